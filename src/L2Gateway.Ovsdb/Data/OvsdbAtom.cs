@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace L2Gateway.Ovsdb.Data;
+
+/// <summary>RFC 7047 atomic types, plus named-uuid which only appears inside a transaction.</summary>
+public enum AtomKind : byte
+{
+    Integer,
+    Real,
+    Boolean,
+    String,
+    Uuid,
+    NamedUuid,
+}
+
+/// <summary>One OVSDB atom: integer, real, boolean, string, uuid or named-uuid.</summary>
+public readonly struct OvsdbAtom : IEquatable<OvsdbAtom>, IComparable<OvsdbAtom>
+{
+    private readonly long _bits;
+    private readonly Guid _uuid;
+    private readonly string? _string;
+
+    private OvsdbAtom(AtomKind kind, long bits, Guid uuid, string? str)
+    {
+        Kind = kind;
+        _bits = bits;
+        _uuid = uuid;
+        _string = str;
+    }
+
+    public AtomKind Kind { get; }
+
+    public static OvsdbAtom Integer(long value) => new(AtomKind.Integer, value, default, null);
+
+    public static OvsdbAtom Real(double value) => new(AtomKind.Real, BitConverter.DoubleToInt64Bits(value), default, null);
+
+    public static OvsdbAtom Boolean(bool value) => new(AtomKind.Boolean, value ? 1 : 0, default, null);
+
+    public static OvsdbAtom String(string value) => new(AtomKind.String, 0, default, value ?? throw new ArgumentNullException(nameof(value)));
+
+    public static OvsdbAtom Uuid(Guid value) => new(AtomKind.Uuid, 0, value, null);
+
+    /// <summary>A reference to a row inserted earlier in the same transaction under "uuid-name".</summary>
+    public static OvsdbAtom NamedUuid(string name) => new(AtomKind.NamedUuid, 0, default, name ?? throw new ArgumentNullException(nameof(name)));
+
+    public long AsInteger() => Kind == AtomKind.Integer ? _bits : throw WrongKind(AtomKind.Integer);
+
+    public double AsReal() => Kind switch
+    {
+        AtomKind.Real => BitConverter.Int64BitsToDouble(_bits),
+        AtomKind.Integer => _bits,
+        _ => throw WrongKind(AtomKind.Real),
+    };
+
+    public bool AsBoolean() => Kind == AtomKind.Boolean ? _bits != 0 : throw WrongKind(AtomKind.Boolean);
+
+    public string AsString() => Kind == AtomKind.String ? _string! : throw WrongKind(AtomKind.String);
+
+    public Guid AsUuid() => Kind == AtomKind.Uuid ? _uuid : throw WrongKind(AtomKind.Uuid);
+
+    public string AsNamedUuid() => Kind == AtomKind.NamedUuid ? _string! : throw WrongKind(AtomKind.NamedUuid);
+
+    public static implicit operator OvsdbAtom(long value) => Integer(value);
+
+    public static implicit operator OvsdbAtom(double value) => Real(value);
+
+    public static implicit operator OvsdbAtom(bool value) => Boolean(value);
+
+    public static implicit operator OvsdbAtom(string value) => String(value);
+
+    public static implicit operator OvsdbAtom(Guid value) => Uuid(value);
+
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        switch (Kind)
+        {
+            case AtomKind.Integer:
+                writer.WriteNumberValue(_bits);
+                break;
+            case AtomKind.Real:
+                writer.WriteNumberValue(AsReal());
+                break;
+            case AtomKind.Boolean:
+                writer.WriteBooleanValue(_bits != 0);
+                break;
+            case AtomKind.String:
+                writer.WriteStringValue(_string);
+                break;
+            case AtomKind.Uuid:
+                writer.WriteStartArray();
+                writer.WriteStringValue("uuid"u8);
+                writer.WriteStringValue(_uuid.ToString("D"));
+                writer.WriteEndArray();
+                break;
+            default:
+                writer.WriteStartArray();
+                writer.WriteStringValue("named-uuid"u8);
+                writer.WriteStringValue(_string);
+                writer.WriteEndArray();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Parses an atom. <paramref name="expected"/> resolves the one ambiguity of the wire format:
+    /// a JSON number with no fraction is an integer unless the column's type is real.
+    /// </summary>
+    public static OvsdbAtom Parse(JsonElement json, AtomKind? expected = null)
+    {
+        switch (json.ValueKind)
+        {
+            case JsonValueKind.String:
+                return String(json.GetString()!);
+            case JsonValueKind.True:
+                return Boolean(true);
+            case JsonValueKind.False:
+                return Boolean(false);
+            case JsonValueKind.Number:
+                if (expected != AtomKind.Real && json.TryGetInt64(out var l))
+                {
+                    return Integer(l);
+                }
+
+                return Real(json.GetDouble());
+            case JsonValueKind.Array when json.GetArrayLength() == 2 && json[0].ValueKind == JsonValueKind.String && json[1].ValueKind == JsonValueKind.String:
+                var tag = json[0].GetString();
+                var text = json[1].GetString()!;
+                if (tag == "uuid")
+                {
+                    return Guid.TryParseExact(text, "D", out var g) ? Uuid(g) : throw new OvsdbProtocolException($"malformed uuid \"{text}\"");
+                }
+
+                if (tag == "named-uuid")
+                {
+                    return NamedUuid(text);
+                }
+
+                break;
+        }
+
+        throw new OvsdbProtocolException($"not an OVSDB atom: {Truncate(json.GetRawText())}");
+    }
+
+    internal static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "...";
+
+    public bool Equals(OvsdbAtom other) => Kind == other.Kind && _bits == other._bits && _uuid == other._uuid && string.Equals(_string, other._string, StringComparison.Ordinal);
+
+    public override bool Equals(object? obj) => obj is OvsdbAtom a && Equals(a);
+
+    public override int GetHashCode() => HashCode.Combine(Kind, _bits, _uuid, _string is null ? 0 : StringComparer.Ordinal.GetHashCode(_string));
+
+    public int CompareTo(OvsdbAtom other)
+    {
+        if (Kind != other.Kind)
+        {
+            return Kind.CompareTo(other.Kind);
+        }
+
+        return Kind switch
+        {
+            AtomKind.Integer => _bits.CompareTo(other._bits),
+            AtomKind.Real => AsReal().CompareTo(other.AsReal()),
+            AtomKind.Boolean => _bits.CompareTo(other._bits),
+            AtomKind.Uuid => _uuid.CompareTo(other._uuid),
+            _ => string.CompareOrdinal(_string, other._string),
+        };
+    }
+
+    public static bool operator ==(OvsdbAtom left, OvsdbAtom right) => left.Equals(right);
+
+    public static bool operator !=(OvsdbAtom left, OvsdbAtom right) => !left.Equals(right);
+
+    public static bool operator <(OvsdbAtom left, OvsdbAtom right) => left.CompareTo(right) < 0;
+
+    public static bool operator <=(OvsdbAtom left, OvsdbAtom right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >(OvsdbAtom left, OvsdbAtom right) => left.CompareTo(right) > 0;
+
+    public static bool operator >=(OvsdbAtom left, OvsdbAtom right) => left.CompareTo(right) >= 0;
+
+    public override string ToString() => Kind switch
+    {
+        AtomKind.Integer => _bits.ToString(CultureInfo.InvariantCulture),
+        AtomKind.Real => AsReal().ToString("R", CultureInfo.InvariantCulture),
+        AtomKind.Boolean => _bits != 0 ? "true" : "false",
+        AtomKind.String => _string!,
+        AtomKind.Uuid => _uuid.ToString("D"),
+        _ => "@" + _string,
+    };
+
+    private InvalidOperationException WrongKind(AtomKind wanted) => new($"atom is {Kind}, not {wanted}");
+}

@@ -1,0 +1,93 @@
+namespace L2Gateway.Ovsdb;
+
+/// <summary>Base class of every error raised by the OVSDB library.</summary>
+public class OvsdbException : Exception
+{
+    public OvsdbException() { }
+    public OvsdbException(string message) : base(message) { }
+    public OvsdbException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>The peer sent bytes that are not valid RFC 7047 JSON-RPC (or a message was too large).</summary>
+public class OvsdbProtocolException : OvsdbException
+{
+    public OvsdbProtocolException() { }
+    public OvsdbProtocolException(string message) : base(message) { }
+    public OvsdbProtocolException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>The connection could not be established or was lost; pending calls fail with this.</summary>
+public class OvsdbConnectionException : OvsdbException
+{
+    public OvsdbConnectionException() { }
+    public OvsdbConnectionException(string message) : base(message) { }
+    public OvsdbConnectionException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>A call got no reply within its timeout.</summary>
+public class OvsdbTimeoutException : OvsdbException
+{
+    public OvsdbTimeoutException() { }
+    public OvsdbTimeoutException(string message) : base(message) { }
+    public OvsdbTimeoutException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>A schema could not be parsed, or an operation does not conform to the schema.</summary>
+public class OvsdbSchemaException : OvsdbException
+{
+    public OvsdbSchemaException() { }
+    public OvsdbSchemaException(string message) : base(message) { }
+    public OvsdbSchemaException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>The server answered a JSON-RPC request with a non-null "error".</summary>
+public class OvsdbRpcException : OvsdbException
+{
+    public OvsdbRpcException() { }
+    public OvsdbRpcException(string message) : base(message) { }
+    public OvsdbRpcException(string message, Exception? inner) : base(message, inner) { }
+
+    public OvsdbRpcException(string method, string error, string? details)
+        : base($"{method}: {error}{(details is null ? "" : $" ({details})")}")
+    {
+        Method = method;
+        Error = error;
+        Details = details;
+    }
+
+    public string? Method { get; }
+
+    /// <summary>The "error" string of the reply, e.g. "unknown method" or "canceled".</summary>
+    public string? Error { get; }
+
+    public string? Details { get; }
+}
+
+/// <summary>A transaction failed: one operation or the commit returned an error.</summary>
+public class OvsdbTransactionException : OvsdbException
+{
+    public OvsdbTransactionException() { }
+    public OvsdbTransactionException(string message) : base(message) { }
+    public OvsdbTransactionException(string message, Exception? inner) : base(message, inner) { }
+
+    public OvsdbTransactionException(Operations.TransactResult result)
+        : base(Describe(result))
+    {
+        Result = result;
+    }
+
+    public Operations.TransactResult? Result { get; }
+
+    /// <summary>The RFC 7047 error string, e.g. "constraint violation" or "referential integrity violation".</summary>
+    public string? Error => Result?.Error?.Error;
+
+    public string? Details => Result?.Error?.Details;
+
+    private static string Describe(Operations.TransactResult result)
+    {
+        var e = result.Error;
+        return e is null
+            ? "transaction failed"
+            : $"transaction failed at operation {e.OperationIndex}: {e.Error}{(e.Details is null ? "" : $": {e.Details}")}";
+    }
+}

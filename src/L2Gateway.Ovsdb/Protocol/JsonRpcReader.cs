@@ -1,0 +1,54 @@
+using System.IO.Pipelines;
+
+namespace L2Gateway.Ovsdb.Protocol;
+
+/// <summary>Reads JSON-RPC messages one by one from a <see cref="PipeReader"/>.</summary>
+public sealed class JsonRpcReader
+{
+    private readonly PipeReader _reader;
+    private readonly JsonMessageSplitter _splitter;
+
+    public JsonRpcReader(PipeReader reader, long maxMessageSize)
+    {
+        _reader = reader;
+        _splitter = new JsonMessageSplitter(maxMessageSize);
+    }
+
+    /// <summary>Returns the next message, or null at a clean end of stream.</summary>
+    public async ValueTask<JsonRpcMessage?> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (_splitter.TryReadMessage(ref buffer, out var message))
+            {
+                JsonRpcMessage parsed;
+                try
+                {
+                    parsed = JsonRpcMessage.Parse(message);
+                }
+                finally
+                {
+                    _reader.AdvanceTo(buffer.Start);
+                }
+
+                return parsed;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                var partial = !buffer.IsEmpty;
+                _reader.AdvanceTo(buffer.End);
+                if (partial)
+                {
+                    throw new OvsdbProtocolException("stream ended in the middle of a JSON-RPC message");
+                }
+
+                return null;
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace L2Gateway.Ovsdb.Protocol;
+
+/// <summary>Serializes JSON-RPC 1.0 messages; one message per buffer so callers never interleave.</summary>
+public static class JsonRpcWriter
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, Indented = false };
+
+    public static ReadOnlyMemory<byte> Request(string method, Action<Utf8JsonWriter> writeParams, long? id)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("method"u8, method);
+            w.WritePropertyName("params"u8);
+            w.WriteStartArray();
+            writeParams(w);
+            w.WriteEndArray();
+            w.WritePropertyName("id"u8);
+            if (id is { } v)
+            {
+                w.WriteNumberValue(v);
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
+    }
+
+    public static ReadOnlyMemory<byte> Response(JsonElement id, Action<Utf8JsonWriter>? writeResult, string? error)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("id"u8);
+            id.WriteTo(w);
+            w.WritePropertyName("result"u8);
+            if (writeResult is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                writeResult(w);
+            }
+
+            w.WritePropertyName("error"u8);
+            if (error is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                w.WriteStartObject();
+                w.WriteString("error"u8, error);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
+    }
+}

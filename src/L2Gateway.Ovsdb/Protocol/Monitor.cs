@@ -1,0 +1,193 @@
+using System.Text.Json;
+using L2Gateway.Ovsdb.Data;
+using L2Gateway.Ovsdb.Operations;
+using L2Gateway.Ovsdb.Schema;
+
+namespace L2Gateway.Ovsdb.Protocol;
+
+/// <summary>The monitor flavour: RFC 7047 "monitor", or the ovsdb-server extensions.</summary>
+public enum MonitorMethod
+{
+    Monitor,
+    MonitorCond,
+    MonitorCondSince,
+}
+
+/// <summary>A &lt;monitor-request&gt; (or &lt;monitor-cond-request&gt; when <see cref="Where"/> is set) for one table.</summary>
+public sealed record MonitorRequest(string Table)
+{
+    /// <summary>Columns to monitor; null means all.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>Condition for monitor_cond / monitor_cond_since; null means all rows.</summary>
+    public IReadOnlyList<Condition>? Where { get; init; }
+
+    public bool Initial { get; init; } = true;
+
+    public bool Insert { get; init; } = true;
+
+    public bool Delete { get; init; } = true;
+
+    public bool Modify { get; init; } = true;
+
+    internal void WriteTo(Utf8JsonWriter w, bool conditional)
+    {
+        w.WriteStartObject();
+        if (Columns is not null)
+        {
+            w.WritePropertyName("columns"u8);
+            w.WriteStartArray();
+            foreach (var c in Columns)
+            {
+                w.WriteStringValue(c);
+            }
+
+            w.WriteEndArray();
+        }
+
+        if (conditional && Where is not null)
+        {
+            w.WritePropertyName("where"u8);
+            w.WriteStartArray();
+            foreach (var c in Where)
+            {
+                c.WriteTo(w);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WritePropertyName("select"u8);
+        w.WriteStartObject();
+        w.WriteBoolean("initial"u8, Initial);
+        w.WriteBoolean("insert"u8, Insert);
+        w.WriteBoolean("delete"u8, Delete);
+        w.WriteBoolean("modify"u8, Modify);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}
+
+public enum RowUpdateKind
+{
+    Initial,
+    Insert,
+    Modify,
+    Delete,
+}
+
+/// <summary>
+/// One row's change. For "update" (v1) <see cref="New"/> holds the full new row; for "update2"/"update3"
+/// modify, <see cref="New"/> is the diff (<see cref="NewIsDiff"/>) as defined by ovsdb-server.
+/// </summary>
+public sealed record RowUpdate(Guid Uuid, RowUpdateKind Kind, IReadOnlyDictionary<string, OvsdbDatum>? New, IReadOnlyDictionary<string, OvsdbDatum>? Old, bool NewIsDiff);
+
+/// <summary>&lt;table-updates&gt; or &lt;table-updates2&gt;: table name -> row updates.</summary>
+public sealed class TableUpdates
+{
+    public TableUpdates(IReadOnlyDictionary<string, IReadOnlyList<RowUpdate>> tables)
+    {
+        Tables = tables;
+    }
+
+    public static TableUpdates Empty { get; } = new(new Dictionary<string, IReadOnlyList<RowUpdate>>());
+
+    public IReadOnlyDictionary<string, IReadOnlyList<RowUpdate>> Tables { get; }
+
+    public int Count => Tables.Values.Sum(t => t.Count);
+
+    public static TableUpdates Parse(JsonElement json, DatabaseSchema? schema, bool version2, bool initial)
+    {
+        if (json.ValueKind == JsonValueKind.Null)
+        {
+            return Empty;
+        }
+
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            throw new OvsdbProtocolException("table-updates is not an object");
+        }
+
+        var tables = new Dictionary<string, IReadOnlyList<RowUpdate>>(StringComparer.Ordinal);
+        foreach (var t in json.EnumerateObject())
+        {
+            TableSchema? ts = null;
+            schema?.Tables.TryGetValue(t.Name, out ts);
+            var rows = new List<RowUpdate>();
+            foreach (var r in t.Value.EnumerateObject())
+            {
+                if (!Guid.TryParseExact(r.Name, "D", out var uuid))
+                {
+                    throw new OvsdbProtocolException($"row-update key \"{r.Name}\" is not a uuid");
+                }
+
+                rows.Add(version2 ? ParseV2(uuid, r.Value, ts) : ParseV1(uuid, r.Value, ts, initial));
+            }
+
+            tables[t.Name] = rows;
+        }
+
+        return new TableUpdates(tables);
+    }
+
+    private static RowUpdate ParseV1(Guid uuid, JsonElement json, TableSchema? ts, bool initial)
+    {
+        var old = json.TryGetProperty("old", out var o) && o.ValueKind == JsonValueKind.Object ? Columns(o, ts) : null;
+        var @new = json.TryGetProperty("new", out var n) && n.ValueKind == JsonValueKind.Object ? Columns(n, ts) : null;
+        var kind = (old, @new) switch
+        {
+            (null, not null) => initial ? RowUpdateKind.Initial : RowUpdateKind.Insert,
+            (not null, null) => RowUpdateKind.Delete,
+            _ => RowUpdateKind.Modify,
+        };
+        return new RowUpdate(uuid, kind, @new, old, NewIsDiff: false);
+    }
+
+    private static RowUpdate ParseV2(Guid uuid, JsonElement json, TableSchema? ts)
+    {
+        foreach (var p in json.EnumerateObject())
+        {
+            switch (p.Name)
+            {
+                case "initial":
+                    return new RowUpdate(uuid, RowUpdateKind.Initial, Columns(p.Value, ts), null, false);
+                case "insert":
+                    return new RowUpdate(uuid, RowUpdateKind.Insert, Columns(p.Value, ts), null, false);
+                case "modify":
+                    return new RowUpdate(uuid, RowUpdateKind.Modify, Columns(p.Value, ts), null, true);
+                case "delete":
+                    return new RowUpdate(uuid, RowUpdateKind.Delete, null, null, false);
+            }
+        }
+
+        throw new OvsdbProtocolException($"row-update2 for {uuid} has no initial/insert/modify/delete");
+    }
+
+    private static Dictionary<string, OvsdbDatum> Columns(JsonElement row, TableSchema? ts)
+    {
+        var columns = new Dictionary<string, OvsdbDatum>(StringComparer.Ordinal);
+        if (row.ValueKind != JsonValueKind.Object)
+        {
+            return columns;
+        }
+
+        foreach (var c in row.EnumerateObject())
+        {
+            if (c.NameEquals("_uuid"u8) || c.NameEquals("_version"u8))
+            {
+                continue;
+            }
+
+            columns[c.Name] = Row.ParseColumn(c.Value, ts, c.Name);
+        }
+
+        return columns;
+    }
+}
+
+/// <summary>
+/// What a monitor delivers: the initial reply (<see cref="IsInitial"/>) and then each update notification.
+/// For monitor_cond_since, <see cref="Found"/> tells whether the server could send only the changes after
+/// the requested transaction (otherwise the initial updates are a complete dump).
+/// </summary>
+public sealed record MonitorUpdate(string MonitorId, MonitorMethod Method, bool IsInitial, bool Found, string? LastTransactionId, TableUpdates Updates);
