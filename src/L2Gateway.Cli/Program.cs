@@ -1,12 +1,106 @@
 using System.Reflection;
+using L2Gateway.Server;
+using L2Gateway.Server.Persistence;
+using Microsoft.Extensions.Hosting;
 
-var version = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-version = version.Split('+')[0];
-if (args is ["--version"])
+namespace L2Gateway.Cli;
+
+public static class Program
 {
-    Console.WriteLine($"l2gw {version}");
-    return 0;
-}
+    public static string Version
+    {
+        get
+        {
+            var version = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+            return version.Split('+')[0];
+        }
+    }
 
-Console.Error.WriteLine("usage: l2gw --version | server | db upgrade");
-return 2;
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args switch
+            {
+                ["--version"] or ["version"] => PrintVersion(),
+                ["server", .. var rest] when rest.Contains("--help") || rest.Contains("-h") => Usage(Console.Out, 0),
+                ["server", .. var rest] => await RunServerAsync(rest),
+                ["db", "upgrade", .. var rest] => await UpgradeAsync(rest),
+                [] or ["--help"] or ["-h"] or ["help"] => Usage(Console.Out, 0),
+                _ => Fail($"unknown command '{string.Join(' ', args)}'", 2),
+            };
+        }
+        catch (ConfigurationException e)
+        {
+            return Fail(e.Message, 2);
+        }
+    }
+
+    private static int PrintVersion()
+    {
+        Console.WriteLine($"l2gw {Version}");
+        return 0;
+    }
+
+    private static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine($"l2gw: {message}");
+        return code;
+    }
+
+    private static int Usage(TextWriter writer, int code)
+    {
+        writer.WriteLine($"""
+            l2gw {Version}: L2 gateway controller
+
+            usage:
+              l2gw server [--config-file l2gw.ini] [--bind HOST:PORT] [--data-dir DIR] [--database URL]
+                          [--auth-strategy noauth|keystone] [--force-noauth] [--policy-file policy.yaml]
+                          [--quota-l2-gateway N]
+              l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
+              l2gw --version
+
+            example:
+              l2gw server --bind 127.0.0.1:9696 --database postgresql://l2gw:secret@127.0.0.1:5432/l2gw
+            """);
+        return code;
+    }
+
+    private static async Task<int> RunServerAsync(string[] args)
+    {
+        var options = ServerConfiguration.Load(args);
+        await using var app = ServerHost.Build(options);
+        try
+        {
+            await ServerHost.StartAsync(app);
+        }
+        catch (IOException e)
+        {
+            return Fail($"cannot listen on {options.Bind}: {e.Message}", 1);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            return Fail($"cannot open database: {e.Message}", 1);
+        }
+
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static async Task<int> UpgradeAsync(string[] args)
+    {
+        var options = ServerConfiguration.Load(args);
+        var database = DatabaseSettings.Parse(options.DatabaseUrl);
+        try
+        {
+            await database.UpgradeAsync();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            return Fail($"cannot upgrade database {database.Display}: {e.Message}", 1);
+        }
+
+        Console.WriteLine($"database {database.Display} is at the latest schema");
+        return 0;
+    }
+}

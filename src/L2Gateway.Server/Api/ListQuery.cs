@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Linq.Expressions;
+using System.Reflection;
+using L2Gateway.Core;
+using Microsoft.EntityFrameworkCore;
+
+namespace L2Gateway.Server.Api;
+
+/// <summary>An API attribute that maps to a stored column, for filters and sorting.</summary>
+public sealed record Column(string Attribute, string Property, bool Sortable = true);
+
+/// <summary>
+/// Neutron list semantics over one table: <c>?attr=value</c> filters (repeat a key for "any of"),
+/// <c>fields</c>, <c>sort_key</c>/<c>sort_dir</c>, and keyset pagination with <c>limit</c>/<c>marker</c>/<c>page_reverse</c>.
+/// Everything runs in the database, so a page costs the same however large the table is.
+/// </summary>
+public sealed class ListQuery
+{
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
+    {
+        "fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse",
+    };
+
+    private static readonly MethodInfo StringCompare =
+        typeof(string).GetMethod(nameof(string.Compare), [typeof(string), typeof(string)])!;
+
+    public Dictionary<string, List<string>> Filters { get; } = new(StringComparer.Ordinal);
+
+    public List<(string Key, bool Ascending)> Sort { get; } = [];
+
+    public HashSet<string>? Fields { get; private set; }
+
+    public int? Limit { get; private set; }
+
+    public string? Marker { get; private set; }
+
+    public bool PageReverse { get; private set; }
+
+    public static ListQuery Parse(IQueryCollection query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var result = new ListQuery();
+        foreach (var (key, values) in query)
+        {
+            if (!Reserved.Contains(key))
+            {
+                result.Filters[key] = [.. values.Where(v => v is not null).Select(v => v!)];
+            }
+        }
+
+        result.Fields = ParseFields(query);
+        var keys = query["sort_key"];
+        var dirs = query["sort_dir"];
+        if (dirs.Count > keys.Count)
+        {
+            throw L2GatewayException.InvalidInput("The number of sort_keys and sort_dirs must be the same");
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var dir = i < dirs.Count ? dirs[i] : "asc";
+            if (dir is not ("asc" or "desc"))
+            {
+                throw L2GatewayException.InvalidInput($"{dir} is invalid value for sort_dir, valid values are 'asc' and 'desc'");
+            }
+
+            result.Sort.Add((keys[i]!, dir == "asc"));
+        }
+
+        if (query.TryGetValue("limit", out var limit))
+        {
+            if (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                throw L2GatewayException.InvalidInput($"'{limit}' is not an integer");
+            }
+
+            result.Limit = n > 0 ? n : null;
+        }
+
+        result.Marker = query["marker"].FirstOrDefault();
+        result.PageReverse = query["page_reverse"].FirstOrDefault() is { } reverse
+            && reverse.Equals("true", StringComparison.OrdinalIgnoreCase);
+        return result;
+    }
+
+    public static HashSet<string>? ParseFields(IQueryCollection query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var fields = query["fields"];
+        return fields.Count == 0
+            ? null
+            : new HashSet<string>(fields.SelectMany(f => (f ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)), StringComparer.Ordinal);
+    }
+
+    /// <summary>Runs the query: filters, order, marker and limit; returns the page and whether more rows follow.</summary>
+    public async Task<(List<TRow> Rows, bool More)> PageAsync<TRow>(
+        IQueryable<TRow> source, IReadOnlyList<Column> columns, Func<string, IQueryable<TRow>, Task<TRow?>> findMarker, CancellationToken cancellationToken)
+        where TRow : class
+    {
+        ArgumentNullException.ThrowIfNull(findMarker);
+        var byAttribute = columns.ToDictionary(c => c.Attribute, StringComparer.Ordinal);
+        var query = source;
+        var row = Expression.Parameter(typeof(TRow), "row");
+        foreach (var (attribute, values) in Filters)
+        {
+            if (!byAttribute.TryGetValue(attribute, out var column))
+            {
+                throw new L2GatewayException(ErrorKind.BadRequest, "InvalidFilter", $"Filter {attribute} is not supported");
+            }
+
+            var property = Expression.Property(row, column.Property);
+            var typed = values.Select(v => Convert(v, property.Type, attribute)).ToList();
+            var list = typeof(List<>).MakeGenericType(property.Type);
+            var instance = Activator.CreateInstance(list)!;
+            foreach (var value in typed)
+            {
+                list.GetMethod("Add")!.Invoke(instance, [value]);
+            }
+
+            var contains = Expression.Call(Expression.Constant(instance), list.GetMethod("Contains")!, property);
+            query = query.Where(Expression.Lambda<Func<TRow, bool>>(contains, row));
+        }
+
+        var sort = new List<(Column Column, bool Ascending)>();
+        foreach (var (key, ascending) in Sort)
+        {
+            if (!byAttribute.TryGetValue(key, out var column) || !column.Sortable)
+            {
+                throw L2GatewayException.InvalidInput($"{key} is an invalid attribute for sort_keys");
+            }
+
+            sort.Add((column, ascending));
+        }
+
+        if (sort.Count == 0)
+        {
+            sort.Add((new Column("created_at", "CreatedAt"), true));
+        }
+
+        if (!sort.Any(s => s.Column.Property == "Id"))
+        {
+            // The id makes the order total, which keyset pagination needs.
+            sort.Add((new Column("id", "Id"), sort[^1].Ascending));
+        }
+
+        if (PageReverse)
+        {
+            sort = [.. sort.Select(s => (s.Column, !s.Ascending))];
+        }
+
+        if (Marker is not null)
+        {
+            var marker = await findMarker(Marker, source) ?? throw L2GatewayException.NotFound(
+                "MarkerNotFound", $"Marker {Marker} could not be found");
+            query = query.Where(After(row, marker, sort));
+        }
+
+        IOrderedQueryable<TRow>? ordered = null;
+        foreach (var (column, ascending) in sort)
+        {
+            ordered = OrderBy(ordered ?? (IQueryable<TRow>)query, row, column.Property, ascending, ordered is not null);
+        }
+
+        query = ordered!;
+        if (Limit is int limit)
+        {
+            query = query.Take(limit + 1);
+        }
+
+        var rows = await query.ToListAsync(cancellationToken);
+        var more = Limit is int l && rows.Count > l;
+        if (more)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        if (PageReverse)
+        {
+            rows.Reverse();
+        }
+
+        return (rows, more);
+    }
+
+    // Rows strictly after the marker in the sort order: (k1 > v1) or (k1 = v1 and k2 > v2) or ...
+    private static Expression<Func<TRow, bool>> After<TRow>(ParameterExpression row, TRow marker, List<(Column Column, bool Ascending)> sort)
+    {
+        Expression? any = null;
+        Expression equalSoFar = Expression.Constant(true);
+        foreach (var (column, ascending) in sort)
+        {
+            var property = Expression.Property(row, column.Property);
+            var value = Expression.Constant(typeof(TRow).GetProperty(column.Property)!.GetValue(marker), property.Type);
+            Expression beyond;
+            Expression equal = Expression.Equal(property, value);
+            if (property.Type == typeof(string))
+            {
+                var compare = Expression.Call(StringCompare, property, value);
+                beyond = ascending ? Expression.GreaterThan(compare, Expression.Constant(0)) : Expression.LessThan(compare, Expression.Constant(0));
+            }
+            else
+            {
+                beyond = ascending ? Expression.GreaterThan(property, value) : Expression.LessThan(property, value);
+            }
+
+            var term = Expression.AndAlso(equalSoFar, beyond);
+            any = any is null ? term : Expression.OrElse(any, term);
+            equalSoFar = Expression.AndAlso(equalSoFar, equal);
+        }
+
+        return Expression.Lambda<Func<TRow, bool>>(any!, row);
+    }
+
+    private static IOrderedQueryable<TRow> OrderBy<TRow>(IQueryable<TRow> query, ParameterExpression row, string property, bool ascending, bool then)
+    {
+        var key = Expression.Property(row, property);
+        var lambda = Expression.Lambda(key, row);
+        var name = (then, ascending) switch
+        {
+            (false, true) => nameof(Queryable.OrderBy),
+            (false, false) => nameof(Queryable.OrderByDescending),
+            (true, true) => nameof(Queryable.ThenBy),
+            (true, false) => nameof(Queryable.ThenByDescending),
+        };
+        var method = typeof(Queryable).GetMethods().Single(m => m.Name == name && m.GetParameters().Length == 2)
+            .MakeGenericMethod(typeof(TRow), key.Type);
+        return (IOrderedQueryable<TRow>)method.Invoke(null, [query, lambda])!;
+    }
+
+    private static object? Convert(string value, Type type, string attribute)
+    {
+        var target = Nullable.GetUnderlyingType(type) ?? type;
+        if (target == typeof(string))
+        {
+            return value;
+        }
+
+        if (Nullable.GetUnderlyingType(type) is not null && value.Length == 0)
+        {
+            return null;
+        }
+
+        if (target == typeof(int) && int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i))
+        {
+            return i;
+        }
+
+        if (target == typeof(long) && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+        {
+            return l;
+        }
+
+        if (target == typeof(bool) && bool.TryParse(value, out var b))
+        {
+            return b;
+        }
+
+        throw L2GatewayException.InvalidInput($"'{value}' is not a valid value for {attribute}");
+    }
+}

@@ -1,0 +1,138 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace L2Gateway.Server.Persistence;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>Turns the operator's database URL into EF Core options.</summary>
+public sealed class DatabaseSettings
+{
+    private DatabaseSettings(DatabaseProvider provider, string connectionString, string display)
+    {
+        Provider = provider;
+        ConnectionString = connectionString;
+        Display = display;
+    }
+
+    public DatabaseProvider Provider { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>The URL without its password, for logs.</summary>
+    public string Display { get; }
+
+    /// <summary>Parses <c>sqlite:///path</c> or <c>postgresql://user:pass@host:port/db</c>.</summary>
+    public static DatabaseSettings Parse(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.StartsWith("sqlite:///", StringComparison.Ordinal))
+        {
+            var path = url["sqlite://".Length..];
+            var builder = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 };
+            return new DatabaseSettings(DatabaseProvider.Sqlite, builder.ToString(), url);
+        }
+
+        var normalized = url.Replace("+psycopg2", "", StringComparison.Ordinal);
+        if (normalized.StartsWith("postgresql://", StringComparison.Ordinal) || normalized.StartsWith("postgres://", StringComparison.Ordinal))
+        {
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.AbsolutePath.Trim('/').Length == 0)
+            {
+                throw new ArgumentException($"invalid database URL '{Redact(url)}': expected postgresql://USER:PASS@HOST:PORT/DB");
+            }
+
+            var userInfo = uri.UserInfo.Split(':', 2);
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder
+            {
+                Host = uri.Host,
+                Port = uri.Port <= 0 ? 5432 : uri.Port,
+                Database = uri.AbsolutePath.Trim('/'),
+                Username = Uri.UnescapeDataString(userInfo[0]),
+                Password = userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : null,
+                MaxPoolSize = 50,
+            };
+            return new DatabaseSettings(DatabaseProvider.PostgreSql, builder.ToString(), Redact(url));
+        }
+
+        throw new ArgumentException(
+            $"unsupported database URL '{Redact(url)}': use sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB");
+    }
+
+    private static string Redact(string url)
+    {
+        var at = url.LastIndexOf('@');
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (at < 0 || scheme < 0)
+        {
+            return url;
+        }
+
+        var colon = url.IndexOf(':', scheme + 3);
+        return colon > 0 && colon < at ? url[..(colon + 1)] + "***" + url[at..] : url;
+    }
+
+    public void Configure(DbContextOptionsBuilder options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            options.UseSqlite(ConnectionString);
+        }
+        else
+        {
+            options.UseNpgsql(ConnectionString);
+        }
+
+        options.UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
+
+        // Migrations are written by hand for both providers, so there is no model snapshot to compare with.
+        options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+    }
+
+    public L2GatewayDbContext CreateContext()
+    {
+        var builder = new DbContextOptionsBuilder<L2GatewayDbContext>();
+        Configure(builder);
+        return new L2GatewayDbContext(builder.Options);
+    }
+
+    /// <summary>Applies every pending migration; safe to run again.</summary>
+    public async Task UpgradeAsync(CancellationToken cancellationToken = default)
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            var path = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        await using var db = CreateContext();
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            // WAL: readers never block the writer. synchronous=FULL is set per connection (see WriteScope).
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    public static bool IsUniqueViolation(DbUpdateException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error.InnerException switch
+        {
+            SqliteException s => s.SqliteErrorCode == 19,
+            Npgsql.PostgresException p => p.SqlState == "23505",
+            _ => false,
+        };
+    }
+}

@@ -1,0 +1,114 @@
+namespace L2Gateway.Server.Persistence;
+
+// Rows as stored. Nested lists (devices, fixed IPs, ...) are JSON columns: they are always read and written
+// with their parent, and no query filters inside them.
+public sealed class GatewayRow
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string ProjectId { get; set; }
+
+    public required string DevicesJson { get; set; }
+
+    public long CreatedAt { get; set; }
+}
+
+public sealed class ConnectionRow
+{
+    public required string Id { get; set; }
+
+    public required string GatewayId { get; set; }
+
+    public required string NetworkId { get; set; }
+
+    public int? SegmentationId { get; set; }
+
+    public required string ProjectId { get; set; }
+
+    public required string Status { get; set; }
+
+    public string? StatusReason { get; set; }
+
+    public long CreatedAt { get; set; }
+}
+
+public sealed class NetworkRow
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string ProjectId { get; set; }
+
+    public required string SegmentsJson { get; set; }
+
+    public bool AdminStateUp { get; set; } = true;
+
+    public bool Shared { get; set; }
+
+    public string Description { get; set; } = "";
+
+    public int Mtu { get; set; } = 1450;
+
+    public long CreatedAt { get; set; }
+}
+
+public sealed class PortRow
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string NetworkId { get; set; }
+
+    public required string ProjectId { get; set; }
+
+    public required string MacAddress { get; set; }
+
+    public required string FixedIpsJson { get; set; }
+
+    public string? HostId { get; set; }
+
+    public required string AllowedAddressPairsJson { get; set; }
+
+    public string DeviceOwner { get; set; } = "";
+
+    public string DeviceId { get; set; } = "";
+
+    public bool AdminStateUp { get; set; } = true;
+
+    public string Description { get; set; } = "";
+
+    public long CreatedAt { get; set; }
+}
+
+public sealed class HostRow
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string TunnelIp { get; set; }
+
+    public long CreatedAt { get; set; }
+}
+
+/// <summary>A switch as the agents last reported it.</summary>
+public sealed class SwitchRow
+{
+    public required string Name { get; set; }
+
+    public required string TunnelIpsJson { get; set; }
+
+    public required string FaultStatus { get; set; }
+
+    public required string PortsJson { get; set; }
+
+    public string Description { get; set; } = "";
+
+    public string? AgentId { get; set; }
+
+    public long UpdatedAt { get; set; }
+}

@@ -1,0 +1,60 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace L2Gateway.Server.Persistence;
+
+public sealed class L2GatewayDbContext(DbContextOptions<L2GatewayDbContext> options) : DbContext(options)
+{
+    public DbSet<GatewayRow> Gateways => Set<GatewayRow>();
+
+    public DbSet<ConnectionRow> Connections => Set<ConnectionRow>();
+
+    public DbSet<NetworkRow> Networks => Set<NetworkRow>();
+
+    public DbSet<PortRow> Ports => Set<PortRow>();
+
+    public DbSet<HostRow> Hosts => Set<HostRow>();
+
+    public DbSet<SwitchRow> Switches => Set<SwitchRow>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<GatewayRow>(e =>
+        {
+            e.ToTable("l2_gateways");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.ProjectId);
+            e.HasIndex(x => x.Name);
+        });
+        modelBuilder.Entity<ConnectionRow>(e =>
+        {
+            e.ToTable("l2_gateway_connections");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.GatewayId, x.NetworkId }).IsUnique();
+            e.HasIndex(x => x.NetworkId);
+        });
+        modelBuilder.Entity<NetworkRow>(e =>
+        {
+            e.ToTable("networks");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.Name);
+        });
+        modelBuilder.Entity<PortRow>(e =>
+        {
+            e.ToTable("ports");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.NetworkId);
+            e.HasIndex(x => new { x.NetworkId, x.MacAddress }).IsUnique();
+        });
+        modelBuilder.Entity<HostRow>(e =>
+        {
+            e.ToTable("hosts");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.Name).IsUnique();
+        });
+        modelBuilder.Entity<SwitchRow>(e =>
+        {
+            e.ToTable("switches");
+            e.HasKey(x => x.Name);
+        });
+    }
+}

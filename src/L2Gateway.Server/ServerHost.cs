@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using L2Gateway.Core;
+using L2Gateway.Server.Api;
+using L2Gateway.Server.Persistence;
+using L2Gateway.Server.Services;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace L2Gateway.Server;
+
+/// <summary>A configuration the server refuses to start with; the message is meant for the operator as is.</summary>
+public sealed class ConfigurationException(string message) : Exception(message)
+{
+    public ConfigurationException()
+        : this("invalid configuration")
+    {
+    }
+
+    public ConfigurationException(string message, Exception innerException)
+        : this(message + ": " + innerException?.Message)
+    {
+    }
+}
+
+/// <summary>Builds and runs the API server from <see cref="ServerOptions"/>.</summary>
+public static class ServerHost
+{
+    public static IPEndPoint ParseBind(string bind)
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        var text = bind.Trim();
+        if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = "127.0.0.1" + text["localhost".Length..];
+        }
+
+        if (!IPEndPoint.TryParse(text, out var endpoint) || !text.Contains(':', StringComparison.Ordinal) || endpoint.Port is < 0 or > 65535)
+        {
+            throw new ConfigurationException($"invalid bind address '{bind}': expected HOST:PORT, e.g. 127.0.0.1:9696");
+        }
+
+        return endpoint;
+    }
+
+    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var endpoint = ParseBind(options.Bind);
+        if (options.AuthStrategy == AuthStrategy.NoAuth && !IPAddress.IsLoopback(endpoint.Address) && !options.ForceNoAuth)
+        {
+            throw new ConfigurationException(
+                $"refusing auth_strategy=noauth on non-loopback address {endpoint}: anyone who can reach it would be admin (use --force-noauth to insist)");
+        }
+
+        if (options.AuthStrategy == AuthStrategy.Keystone)
+        {
+            throw new ConfigurationException("auth_strategy=keystone is not available in this release; use noauth on a loopback address");
+        }
+
+        DatabaseSettings database;
+        try
+        {
+            database = DatabaseSettings.Parse(options.DatabaseUrl);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+
+        Policy policy;
+        try
+        {
+            policy = options.PolicyFile is { Length: > 0 } file ? Policy.Load(file) : new Policy();
+        }
+        catch (Exception e) when (e is IOException or YamlDotNet.Core.YamlException or InvalidCastException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"cannot read policy file '{options.PolicyFile}': {e.Message}");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+            c.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.Listen(endpoint);
+        });
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton(policy);
+        builder.Services.AddSingleton<Store>();
+        builder.Services.AddSingleton<GatewayService>();
+        builder.Services.AddSingleton<CatalogService>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var requests = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("L2Gateway.Api");
+        app.Use(async (http, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            http.Items[typeof(RequestContext)] = RequestContext.FromNoAuthHeaders(http.Request.Headers);
+            await Http.HandleErrorsAsync(http, next, requests);
+            requests.LogInformation(
+                "{Method} {Path}{Query} {Status} {Elapsed:F1} ms",
+                http.Request.Method,
+                http.Request.Path.Value,
+                http.Request.QueryString.Value,
+                http.Response.StatusCode,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        });
+
+        MetaEndpoints.Map(app);
+        GatewayEndpoints.Map(app);
+        CatalogEndpoints.Map(app);
+        app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
+        return app;
+    }
+
+    /// <summary>Applies migrations when configured to, then starts listening.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<ServerOptions>();
+        var database = app.Services.GetRequiredService<DatabaseSettings>();
+        if (options.MigrateOnStart)
+        {
+            await database.UpgradeAsync(cancellationToken);
+        }
+
+        await app.StartAsync(cancellationToken);
+        app.Logger.LogInformation("l2gw server listening on {Urls}, database {Database}", string.Join(", ", Urls(app)), database.Display);
+    }
+
+    public static IReadOnlyList<string> Urls(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    }
+
+    /// <summary>Records a switch report as an agent would (used by the embedded agent and by tests).</summary>
+    public static Task ReportSwitchAsync(WebApplication app, SwitchInventory inventory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<CatalogService>().ReportSwitchAsync(inventory, null, cancellationToken);
+    }
+}

@@ -1,0 +1,37 @@
+namespace L2Gateway.Server;
+
+public enum AuthStrategy
+{
+    NoAuth,
+    Keystone,
+}
+
+/// <summary>Everything the server is configured with; see docs/configuration.md for each option's sources.</summary>
+public sealed class ServerOptions
+{
+    public string Bind { get; set; } = "127.0.0.1:9696";
+
+    public string DataDir { get; set; } = "data";
+
+    /// <summary><c>sqlite:///path</c> or <c>postgresql://...</c>; empty means SQLite in <see cref="DataDir"/>.</summary>
+    public string? Database { get; set; }
+
+    public AuthStrategy AuthStrategy { get; set; } = AuthStrategy.NoAuth;
+
+    /// <summary>Allows noauth on a non-loopback bind, which otherwise is refused.</summary>
+    public bool ForceNoAuth { get; set; }
+
+    /// <summary>Gateways per project; -1 is unlimited.</summary>
+    public int QuotaL2Gateway { get; set; } = 5;
+
+    public string? PolicyFile { get; set; }
+
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Apply pending migrations at start (the embedded default); off when operators run <c>l2gw db upgrade</c>.</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
+    public string DatabaseUrl => string.IsNullOrEmpty(Database)
+        ? "sqlite:///" + Path.GetFullPath(Path.Combine(DataDir, "l2gw.sqlite")).TrimStart('/')
+        : Database;
+}
