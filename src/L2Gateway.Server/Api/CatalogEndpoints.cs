@@ -494,7 +494,7 @@ public static class CatalogEndpoints
         }
 
         var (rows, more) = await store.ReadAsync(
-            db => query.PageAsync(table(db), columns, (id, q) => findMarker(q, id), http.RequestAborted), http.RequestAborted);
+            db => query.PageAsync(table(db), columns, (id, q) => findMarker(q, id), http.RequestAborted, idKey == "id" ? "Id" : "Name"), http.RequestAborted);
         return Http.Many(http, collection, rows.Select(view), query, more, o => (string)o[idKey]!);
     }
 }

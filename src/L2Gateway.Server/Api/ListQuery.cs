@@ -94,7 +94,11 @@ public sealed class ListQuery
 
     /// <summary>Runs the query: filters, order, marker and limit; returns the page and whether more rows follow.</summary>
     public async Task<(List<TRow> Rows, bool More)> PageAsync<TRow>(
-        IQueryable<TRow> source, IReadOnlyList<Column> columns, Func<string, IQueryable<TRow>, Task<TRow?>> findMarker, CancellationToken cancellationToken)
+        IQueryable<TRow> source,
+        IReadOnlyList<Column> columns,
+        Func<string, IQueryable<TRow>, Task<TRow?>> findMarker,
+        CancellationToken cancellationToken,
+        string idProperty = "Id")
         where TRow : class
     {
         ArgumentNullException.ThrowIfNull(findMarker);
@@ -132,15 +136,15 @@ public sealed class ListQuery
             sort.Add((column, ascending));
         }
 
-        if (sort.Count == 0)
+        if (sort.Count == 0 && typeof(TRow).GetProperty("CreatedAt") is not null)
         {
             sort.Add((new Column("created_at", "CreatedAt"), true));
         }
 
-        if (!sort.Any(s => s.Column.Property == "Id"))
+        if (!sort.Any(s => s.Column.Property == idProperty))
         {
             // The id makes the order total, which keyset pagination needs.
-            sort.Add((new Column("id", "Id"), sort[^1].Ascending));
+            sort.Add((new Column("id", idProperty), sort.Count == 0 || sort[^1].Ascending));
         }
 
         if (PageReverse)
