@@ -3,7 +3,7 @@ using L2Gateway.Server;
 using L2Gateway.Server.Persistence;
 using Microsoft.Extensions.Hosting;
 
-namespace L2Gateway.Cli;
+namespace L2Gateway.Service;
 
 public static class Program
 {
