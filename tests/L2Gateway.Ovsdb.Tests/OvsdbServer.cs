@@ -16,12 +16,27 @@ public sealed class OvsdbServer : IDisposable
     private Process? _process;
 
     public OvsdbServer(params string[] extraArgs)
+        : this(false, extraArgs)
+    {
+    }
+
+    /// <param name="clustered">A one-server RAFT cluster: unlike a standalone database it keeps the
+    /// transaction history that lets monitor_cond_since resume.</param>
+    public OvsdbServer(bool clustered, params string[] extraArgs)
     {
         _extraArgs = extraArgs;
         Dir = Path.Combine(Path.GetTempPath(), "ovsdbt-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(Dir);
         DbPath = Path.Combine(Dir, "vtep.db");
-        Run("ovsdb-tool", $"create {DbPath} {VtepSchema}");
+        if (clustered)
+        {
+            Run("ovsdb-tool", $"create-cluster {DbPath} {VtepSchema} tcp:127.0.0.1:{FreePort()}");
+        }
+        else
+        {
+            Run("ovsdb-tool", $"create {DbPath} {VtepSchema}");
+        }
+
         Port = FreePort();
         Start();
     }
@@ -126,16 +141,23 @@ public sealed class OvsdbServer : IDisposable
 
     public string AppCtl(string args) => Run("ovs-appctl", $"-t {Path.Combine(Dir, "ctl")} {args}");
 
-    public static string Run(string file, string args)
+    public static string Run(string file, string args) => Run(file, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    public static string Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{file} {args} failed ({p.ExitCode}): {stderr.Result}");
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}");
         }
 
         return stdout.Result;

@@ -267,6 +267,24 @@ public sealed class ColumnType
         return new ColumnType(k, v, min, max);
     }
 
+    /// <summary>
+    /// The value a column holds when it was never set: empty for min 0, otherwise the key type's
+    /// default atom (0, 0.0, false, "" or the all-zeros uuid). ovsdb-server omits such columns from
+    /// "initial"/"insert" updates.
+    /// </summary>
+    public OvsdbDatum DefaultValue => _default ??= Min == 0
+        ? (IsMap ? OvsdbDatum.EmptyMap : OvsdbDatum.EmptySet)
+        : OvsdbDatum.Scalar(Key.Kind switch
+        {
+            AtomKind.Integer => OvsdbAtom.Integer(0),
+            AtomKind.Real => OvsdbAtom.Real(0),
+            AtomKind.Boolean => OvsdbAtom.Boolean(false),
+            AtomKind.String => OvsdbAtom.String(""),
+            _ => OvsdbAtom.Uuid(Guid.Empty),
+        });
+
+    private OvsdbDatum? _default;
+
     /// <summary>Checks a complete column value (insert/update row, wait) against this type.</summary>
     public void Validate(OvsdbDatum datum, string where)
     {
