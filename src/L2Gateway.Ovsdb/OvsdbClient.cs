@@ -53,6 +53,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly OvsdbClientOptions _options;
     private long _nextId;
+    private long _echoesAnswered;
     private long _lastReceive = Environment.TickCount64;
     private int _closeStarted;
     private Task? _readLoop;
@@ -80,6 +81,9 @@ public sealed class OvsdbClient : IAsyncDisposable
     public Task<Exception?> Completion => _closed.Task;
 
     public OvsdbClientOptions Options => _options;
+
+    /// <summary>How many "echo" requests from the peer (its inactivity probes) this client has answered.</summary>
+    public long EchoRequestsAnswered => Interlocked.Read(ref _echoesAnswered);
 
     /// <summary>Raised once, from the thread that detected the close.</summary>
     public event EventHandler<OvsdbConnectionStateChangedEventArgs>? Disconnected;
@@ -432,13 +436,26 @@ public sealed class OvsdbClient : IAsyncDisposable
     /// <summary>"lock": true when acquired at once; otherwise a "locked" notification follows later.</summary>
     public async Task<bool> LockAsync(string lockName, CancellationToken cancellationToken = default)
     {
+        ValidateLockName(lockName);
         var r = await CallAsync("lock", w => w.WriteStringValue(lockName), cancellationToken);
         return r.TryGetProperty("locked", out var l) && l.ValueKind == JsonValueKind.True;
     }
 
     /// <summary>"steal": takes the lock from its current owner, which receives "stolen".</summary>
-    public async Task StealAsync(string lockName, CancellationToken cancellationToken = default) =>
+    public async Task StealAsync(string lockName, CancellationToken cancellationToken = default)
+    {
+        ValidateLockName(lockName);
         await CallAsync("steal", w => w.WriteStringValue(lockName), cancellationToken);
+    }
+
+    /// <summary>Lock names are RFC 7047 &lt;id&gt;s: [a-zA-Z_][a-zA-Z0-9_]*.</summary>
+    private static void ValidateLockName(string name)
+    {
+        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_') || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+        {
+            throw new ArgumentException($"\"{name}\" is not a valid lock name (an <id>: letters, digits and '_')", nameof(name));
+        }
+    }
 
     public async Task UnlockAsync(string lockName, CancellationToken cancellationToken = default)
     {
@@ -609,6 +626,7 @@ public sealed class OvsdbClient : IAsyncDisposable
                 {
                     var p = message.Params;
                     await WriteAsync(JsonRpcWriter.Response(message.Id, w => p.WriteTo(w), null), CancellationToken.None);
+                    Interlocked.Increment(ref _echoesAnswered);
                 }
                 else
                 {

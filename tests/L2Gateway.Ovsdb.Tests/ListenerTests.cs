@@ -1,0 +1,28 @@
+using System.Net;
+
+namespace L2Gateway.Ovsdb.Tests;
+
+public class ListenerTests
+{
+    [Fact]
+    public async Task Switch_dials_in_through_its_Manager_row_and_is_identified_by_its_Physical_Switch()
+    {
+        using var server = new OvsdbServer("--remote=db:hardware_vtep,Global,managers");
+        server.VtepCtl("add-ps tor-a -- add-ps tor-b");
+        await using var listener = new OvsdbListener(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Start();
+        var port = listener.LocalEndPoint.Port;
+
+        // A short inactivity_probe makes ovsdb-server send "echo" requests that the listener side must answer.
+        server.VtepCtl($"-- --id=@m create Manager target=\"tcp:127.0.0.1:{port}\" inactivity_probe=300 -- set Global . managers=@m");
+
+        var accepted = await listener.AcceptSwitchAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using var client = accepted.Client;
+        Assert.Equal(["tor-a", "tor-b"], accepted.PhysicalSwitchNames);
+
+        await ReplicaTests.WaitUntil(() => client.EchoRequestsAnswered >= 3, "echo probes from ovsdb-server");
+        Assert.True(client.IsConnected);
+        Assert.Contains("hardware_vtep", await client.ListDatabasesAsync());
+        Assert.Equal("true", server.VtepCtl("--bare --columns=is_connected list Manager").Trim());
+    }
+}
