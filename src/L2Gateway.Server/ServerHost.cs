@@ -100,6 +100,9 @@ public static class ServerHost
         builder.Services.AddSingleton<Store>();
         builder.Services.AddSingleton<GatewayService>();
         builder.Services.AddSingleton<CatalogService>();
+        builder.Services.AddSingleton<AgentService>();
+        builder.Services.AddSingleton<DesiredStateService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -121,6 +124,7 @@ public static class ServerHost
         MetaEndpoints.Map(app);
         GatewayEndpoints.Map(app);
         CatalogEndpoints.Map(app);
+        AgentEndpoints.Map(app);
         app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
         return app;
     }

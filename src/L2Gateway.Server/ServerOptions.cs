@@ -28,6 +28,9 @@ public sealed class ServerOptions
 
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>
+    public int AgentDownTime { get; set; } = 75;
+
     /// <summary>Apply pending migrations at start (the embedded default); off when operators run <c>l2gw db upgrade</c>.</summary>
     public bool MigrateOnStart { get; set; } = true;
 

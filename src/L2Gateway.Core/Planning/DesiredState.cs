@@ -24,14 +24,19 @@ public sealed record DesiredMcastRemote(string LogicalSwitch, IReadOnlyList<stri
 /// </summary>
 public sealed class SwitchDesiredState
 {
+    // Parameter names match the properties so that System.Text.Json can read this type back.
     public SwitchDesiredState(
-        string switchName,
-        IEnumerable<DesiredLogicalSwitch> logicalSwitches,
-        IEnumerable<DesiredVlanBinding> vlanBindings,
-        IEnumerable<DesiredUcastRemote> ucastRemotes,
-        IEnumerable<DesiredMcastRemote> mcastRemotes)
+        string @switch,
+        IReadOnlyList<DesiredLogicalSwitch> logicalSwitches,
+        IReadOnlyList<DesiredVlanBinding> vlanBindings,
+        IReadOnlyList<DesiredUcastRemote> ucastRemotes,
+        IReadOnlyList<DesiredMcastRemote> mcastRemotes)
     {
-        Switch = switchName;
+        ArgumentNullException.ThrowIfNull(logicalSwitches);
+        ArgumentNullException.ThrowIfNull(vlanBindings);
+        ArgumentNullException.ThrowIfNull(ucastRemotes);
+        ArgumentNullException.ThrowIfNull(mcastRemotes);
+        Switch = @switch;
         LogicalSwitches = [.. logicalSwitches.OrderBy(l => l.Name, StringComparer.Ordinal)];
         VlanBindings = [.. vlanBindings.OrderBy(b => b.Port, StringComparer.Ordinal).ThenBy(b => b.Vlan)];
         UcastRemotes = [.. ucastRemotes.OrderBy(u => u.LogicalSwitch, StringComparer.Ordinal).ThenBy(u => u.Mac, StringComparer.Ordinal).ThenBy(u => u.IpAddress, StringComparer.Ordinal)];

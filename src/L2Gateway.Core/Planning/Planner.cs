@@ -111,7 +111,7 @@ public static class Planner
                 }
             }
 
-            result[switchName] = new SwitchDesiredState(switchName, builder.LogicalSwitches.Values, builder.Bindings, ucast.Values, mcast);
+            result[switchName] = new SwitchDesiredState(switchName, [.. builder.LogicalSwitches.Values], [.. builder.Bindings], [.. ucast.Values], mcast);
         }
 
         return result;

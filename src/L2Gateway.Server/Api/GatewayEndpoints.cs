@@ -23,7 +23,6 @@ public static class GatewayEndpoints
         new("l2_gateway_id", nameof(ConnectionRow.GatewayId)),
         new("network_id", nameof(ConnectionRow.NetworkId)),
         new("segmentation_id", nameof(ConnectionRow.SegmentationId), Sortable: false),
-        new("status", nameof(ConnectionRow.Status)),
         new("tenant_id", nameof(ConnectionRow.ProjectId)),
         new("project_id", nameof(ConnectionRow.ProjectId)),
     ];
@@ -118,7 +117,7 @@ public static class GatewayEndpoints
         return Results.NoContent();
     }
 
-    private static async Task<IResult> CreateConnection(HttpContext http, Policy policy, GatewayService service)
+    private static async Task<IResult> CreateConnection(HttpContext http, Policy policy, GatewayService service, AgentService agents)
     {
         var caller = http.Caller();
         policy.Authorize("create_l2_gateway_connection", caller);
@@ -144,10 +143,14 @@ public static class GatewayEndpoints
 
         var connection = await service.CreateConnectionAsync(
             gatewayId, networkId, segmentationId, project, g => policy.Check("get_l2_gateway", caller, g.ProjectId) || policy.Check("create_l2_gateway_connection", caller, g.ProjectId), http.RequestAborted);
-        return Http.One("l2_gateway_connection", Views.Connection(connection), status: StatusCodes.Status201Created);
+        var statuses = await agents.StatusesAsync([connection], http.RequestAborted);
+        return Http.One("l2_gateway_connection", Views.Connection(WithStatus(connection, statuses)), status: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListConnections(HttpContext http, Policy policy, Store store)
+    private static Connection WithStatus(Connection connection, Dictionary<string, (string Status, string Reason)> statuses) =>
+        statuses.TryGetValue(connection.Id, out var s) ? connection with { Status = s.Status, StatusReason = s.Reason } : connection;
+
+    private static async Task<IResult> ListConnections(HttpContext http, Policy policy, Store store, AgentService agents)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway_connection", caller);
@@ -164,10 +167,12 @@ public static class GatewayEndpoints
                 return query.PageAsync(source, ConnectionColumns, (id, q) => q.FirstOrDefaultAsync(c => c.Id == id), http.RequestAborted);
             },
             http.RequestAborted);
-        return Http.Many(http, "l2_gateway_connections", rows.Select(r => Views.Connection(r.ToDomain())), query, more, o => (string)o["id"]!);
+        var connections = rows.Select(r => r.ToDomain()).ToList();
+        var statuses = await agents.StatusesAsync(connections, http.RequestAborted);
+        return Http.Many(http, "l2_gateway_connections", connections.Select(c => Views.Connection(WithStatus(c, statuses))), query, more, o => (string)o["id"]!);
     }
 
-    private static async Task<IResult> ShowConnection(HttpContext http, string id, Policy policy, GatewayService service)
+    private static async Task<IResult> ShowConnection(HttpContext http, string id, Policy policy, GatewayService service, AgentService agents)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway_connection", caller);
@@ -177,7 +182,8 @@ public static class GatewayEndpoints
             throw GatewayService.ConnectionNotFound(id);
         }
 
-        return Http.One("l2_gateway_connection", Views.Connection(connection), ListQuery.ParseFields(http.Request.Query));
+        var statuses = await agents.StatusesAsync([connection], http.RequestAborted);
+        return Http.One("l2_gateway_connection", Views.Connection(WithStatus(connection, statuses)), ListQuery.ParseFields(http.Request.Query));
     }
 
     private static async Task<IResult> DeleteConnection(HttpContext http, string id, Policy policy, GatewayService service)

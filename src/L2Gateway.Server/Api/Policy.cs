@@ -38,6 +38,7 @@ public sealed class Policy
         ["get_agent"] = "rule:admin_only",
         ["delete_agent"] = "rule:admin_only",
         ["get_l2_gateway_switch"] = "rule:admin_only",
+        ["report_l2gw_agent"] = "rule:admin_only",
     };
 
     private readonly Dictionary<string, string> rules;

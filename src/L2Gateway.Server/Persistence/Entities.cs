@@ -111,4 +111,41 @@ public sealed class SwitchRow
     public string? AgentId { get; set; }
 
     public long UpdatedAt { get; set; }
+
+    /// <summary>The desired-state revision the agent last applied completely, or null.</summary>
+    public string? AppliedRevision { get; set; }
+
+    /// <summary>Whether the agent holds a live OVSDB session to the switch.</summary>
+    public bool Connected { get; set; }
+
+    /// <summary>Why the switch is not converged, as its agent reported it; empty when it is.</summary>
+    public string LastError { get; set; } = "";
+}
+
+/// <summary>An L2 gateway agent and its last heartbeat.</summary>
+public sealed class AgentRow
+{
+    public required string Id { get; set; }
+
+    public required string Host { get; set; }
+
+    public long StartedAt { get; set; }
+
+    public long HeartbeatAt { get; set; }
+
+    public required string ConfigurationsJson { get; set; }
+}
+
+/// <summary>A MAC a switch learned on its ports (<c>Ucast_Macs_Local</c>), as its agent reported it.</summary>
+public sealed class LocalMacRow
+{
+    public required string Switch { get; set; }
+
+    public required string LogicalSwitch { get; set; }
+
+    public required string Mac { get; set; }
+
+    public required string IpAddress { get; set; }
+
+    public required string TunnelIp { get; set; }
 }

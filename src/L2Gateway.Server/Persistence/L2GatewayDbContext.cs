@@ -16,6 +16,10 @@ public sealed class L2GatewayDbContext(DbContextOptions<L2GatewayDbContext> opti
 
     public DbSet<SwitchRow> Switches => Set<SwitchRow>();
 
+    public DbSet<AgentRow> Agents => Set<AgentRow>();
+
+    public DbSet<LocalMacRow> LocalMacs => Set<LocalMacRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<GatewayRow>(e =>
@@ -55,6 +59,18 @@ public sealed class L2GatewayDbContext(DbContextOptions<L2GatewayDbContext> opti
         {
             e.ToTable("switches");
             e.HasKey(x => x.Name);
+        });
+        modelBuilder.Entity<AgentRow>(e =>
+        {
+            e.ToTable("agents");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.Host).IsUnique();
+        });
+        modelBuilder.Entity<LocalMacRow>(e =>
+        {
+            e.ToTable("local_macs");
+            e.HasKey(x => new { x.Switch, x.LogicalSwitch, x.Mac });
+            e.HasIndex(x => x.LogicalSwitch);
         });
     }
 }

@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace L2Gateway.Core.Planning;
+
+/// <summary>A MAC a switch learned on one of its ports (<c>Ucast_Macs_Local</c>).</summary>
+public sealed record LocalMac(string LogicalSwitch, string Mac, string IpAddress, string TunnelIp);
+
+/// <summary>What an agent knows of one switch it serves.</summary>
+public sealed record SwitchReport(
+    string Name,
+    bool Connected,
+    bool Writer,
+    string? AppliedRevision,
+    string Error,
+    IReadOnlyList<string> TunnelIps,
+    string FaultStatus,
+    IReadOnlyList<SwitchPortInventory> Ports,
+    string Description,
+    IReadOnlyList<LocalMac> LocalMacs);
+
+/// <summary>An agent's heartbeat: who it is and the state of every switch it serves.</summary>
+public sealed record AgentReport(string Host, DateTime StartedAt, IReadOnlyList<SwitchReport> Switches);
+
+/// <summary>The desired states the server hands an agent: only those whose revision the agent does not have.</summary>
+public sealed record DesiredStateBatch(IReadOnlyList<SwitchDesiredState> Switches);
+
+/// <summary>The one JSON form of the server-agent protocol.</summary>
+public static class AgentProtocol
+{
+    public const string AgentType = "L2 Gateway agent";
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+}
