@@ -85,7 +85,7 @@ public static class ServerConfiguration
             return null;
         }
 
-        var options = new ServerOptions { ForceNoAuth = forceNoAuth || IsTrue(ini.GetValueOrDefault("DEFAULT:force_noauth")) };
+        var options = new ServerOptions { ForceNoAuth = forceNoAuth || IsTrue(ini.GetValueOrDefault("DEFAULT:force_noauth")), ConfigFile = ini };
         if (Get("--bind") is { } bind)
         {
             options.Bind = bind;

@@ -1,7 +1,10 @@
 using System.Reflection;
+using L2Gateway.Agent;
 using L2Gateway.Server;
 using L2Gateway.Server.Persistence;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Service;
 
@@ -26,6 +29,8 @@ public static class Program
                 ["server", .. var rest] when rest.Contains("--help") || rest.Contains("-h") => Usage(Console.Out, 0),
                 ["server", .. var rest] => await RunServerAsync(rest),
                 ["db", "upgrade", .. var rest] => await UpgradeAsync(rest),
+                ["agent", .. var rest] when rest.Contains("--help") || rest.Contains("-h") => Usage(Console.Out, 0),
+                ["agent", .. var rest] => await RunAgentAsync(rest),
                 [] or ["--help"] or ["-h"] or ["help"] => Usage(Console.Out, 0),
                 _ => Fail($"unknown command '{string.Join(' ', args)}'", 2),
             };
@@ -58,6 +63,10 @@ public static class Program
                           [--auth-strategy noauth|keystone] [--force-noauth] [--policy-file policy.yaml]
                           [--quota-l2-gateway N]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
+              l2gw agent --config-file l2gateway_agent.ini
+                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
+
+            A server whose config file has an [ovsdb] section runs the agent in-process (embedded).
               l2gw --version
 
             example:
@@ -83,7 +92,80 @@ public static class Program
             return Fail($"cannot open database: {e.Message}", 1);
         }
 
+        L2GatewayAgent? agent = null;
+        if (options.ConfigFile.Keys.Any(k => k.StartsWith("ovsdb:", StringComparison.OrdinalIgnoreCase)))
+        {
+            var agentOptions = LoadAgentOptions(options.ConfigFile);
+            agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
+            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>());
+            await agent.StartAsync(CancellationToken.None);
+        }
+
         await app.WaitForShutdownAsync();
+        if (agent is not null)
+        {
+            await agent.StopAsync(CancellationToken.None);
+            agent.Dispose();
+        }
+
+        return 0;
+    }
+
+    private static AgentOptions LoadAgentOptions(IReadOnlyDictionary<string, string> ini)
+    {
+        try
+        {
+            return AgentOptions.FromIni(ini);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+    }
+
+    private static async Task<int> RunAgentAsync(string[] args)
+    {
+        string? file = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config-file" && i + 1 < args.Length)
+            {
+                file = args[++i];
+            }
+            else if (args[i].StartsWith("--config-file=", StringComparison.Ordinal))
+            {
+                file = args[i]["--config-file=".Length..];
+            }
+            else
+            {
+                return Fail($"unknown option '{args[i]}' (see l2gw agent --help)", 2);
+            }
+        }
+
+        if (file is null)
+        {
+            return Fail("l2gw agent needs --config-file with an [ovsdb] section", 2);
+        }
+
+        var options = LoadAgentOptions(ServerConfiguration.ReadIni(file));
+        if (options.OvsdbHosts.Count == 0)
+        {
+            return Fail($"{file}: [ovsdb] ovsdb_hosts lists no switch", 2);
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+            c.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddHostedService<L2GatewayAgent>();
+        using var host = builder.Build();
+        await host.RunAsync();
         return 0;
     }
 

@@ -1,0 +1,114 @@
+using System.Globalization;
+
+namespace L2Gateway.Agent;
+
+/// <summary>One switch database the agent serves: <c>name:ip:port</c> of the reference's <c>ovsdb_hosts</c>.</summary>
+public sealed record OvsdbHost(string Name, string Address, int Port);
+
+/// <summary>
+/// The agent's settings, compatible with the reference's <c>l2gateway_agent.ini</c> <c>[ovsdb]</c> section, plus
+/// where the server is and the agent's host name.
+/// </summary>
+public sealed class AgentOptions
+{
+    public string Host { get; set; } = Environment.MachineName;
+
+    public Uri ServerUrl { get; set; } = new("http://127.0.0.1:9696");
+
+    public IReadOnlyList<OvsdbHost> OvsdbHosts { get; set; } = [];
+
+    public string? PrivateKeyBasePath { get; set; }
+
+    public string? CertificateBasePath { get; set; }
+
+    public string? CaCertificateBasePath { get; set; }
+
+    /// <summary>Seconds between heartbeats and full reconciliation passes (the reference's periodic_interval).</summary>
+    public int PeriodicInterval { get; set; } = 20;
+
+    /// <summary>Seconds of silence on a switch connection before an echo probe, and then before it is dead.</summary>
+    public int SocketTimeout { get; set; } = 30;
+
+    public bool EnableManager { get; set; }
+
+    public int ManagerTableListeningPort { get; set; } = 6632;
+
+    public int MaxConnectionRetries { get; set; } = 10;
+
+    /// <summary>Whether TLS files are configured for every switch (the reference uses TLS only when all three are).</summary>
+    public bool UseTls => PrivateKeyBasePath is { Length: > 0 } && CertificateBasePath is { Length: > 0 } && CaCertificateBasePath is { Length: > 0 };
+
+    /// <summary>The endpoint of a switch database: <c>ssl:</c> when TLS files are configured, else <c>tcp:</c>.</summary>
+    public string Endpoint(OvsdbHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var address = host.Address.Contains(':', StringComparison.Ordinal) ? $"[{host.Address}]" : host.Address;
+        return $"{(UseTls ? "ssl" : "tcp")}:{address}:{host.Port}";
+    }
+
+    /// <summary>Parses <c>name:ip:port[,name:ip:port...]</c>.</summary>
+    public static IReadOnlyList<OvsdbHost> ParseOvsdbHosts(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var result = new List<OvsdbHost>();
+        foreach (var entry in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var first = entry.IndexOf(':', StringComparison.Ordinal);
+            var last = entry.LastIndexOf(':');
+            if (first <= 0 || last <= first
+                || !int.TryParse(entry[(last + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                throw new FormatException($"invalid ovsdb_hosts entry '{entry}': expected name:ip:port");
+            }
+
+            var address = entry[(first + 1)..last].Trim('[', ']');
+            if (!System.Net.IPAddress.TryParse(address, out _) && Uri.CheckHostName(address) == UriHostNameType.Unknown)
+            {
+                throw new FormatException($"invalid address '{address}' in ovsdb_hosts entry '{entry}'");
+            }
+
+            result.Add(new OvsdbHost(entry[..first], address, port));
+        }
+
+        if (result.Select(h => h.Name).Distinct(StringComparer.Ordinal).Count() != result.Count)
+        {
+            throw new FormatException("ovsdb_hosts names must be unique");
+        }
+
+        return result;
+    }
+
+    /// <summary>Builds options from an INI file's <c>SECTION:key</c> pairs.</summary>
+    public static AgentOptions FromIni(IReadOnlyDictionary<string, string> ini)
+    {
+        ArgumentNullException.ThrowIfNull(ini);
+        string? Get(string key) => ini.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+        int GetInt(string key, int fallback, int min) =>
+            Get(key) is { } v ? (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n
+                : throw new FormatException($"invalid {key.Replace(':', '.')} '{v}': expected an integer >= {min}")) : fallback;
+        var options = new AgentOptions
+        {
+            Host = Get("DEFAULT:host") ?? Environment.MachineName,
+            OvsdbHosts = ParseOvsdbHosts(Get("ovsdb:ovsdb_hosts") ?? ""),
+            PrivateKeyBasePath = Get("ovsdb:l2_gw_agent_priv_key_base_path"),
+            CertificateBasePath = Get("ovsdb:l2_gw_agent_cert_base_path"),
+            CaCertificateBasePath = Get("ovsdb:l2_gw_agent_ca_cert_base_path"),
+            PeriodicInterval = GetInt("ovsdb:periodic_interval", 20, 1),
+            SocketTimeout = GetInt("ovsdb:socket_timeout", 30, 1),
+            EnableManager = Get("ovsdb:enable_manager") is { } m && (m.Equals("true", StringComparison.OrdinalIgnoreCase) || m == "1"),
+            ManagerTableListeningPort = GetInt("ovsdb:manager_table_listening_port", 6632, 1),
+            MaxConnectionRetries = GetInt("ovsdb:max_connection_retries", 10, 0),
+        };
+        if ((Get("DEFAULT:l2gw_server_url") ?? Get("agent:server_url")) is { } url)
+        {
+            options.ServerUrl = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"invalid server url '{url}'");
+        }
+
+        if (options.EnableManager)
+        {
+            throw new FormatException("enable_manager = True (switches dialling in) is not supported by this agent yet; list the switches in ovsdb_hosts");
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,323 @@
+using L2Gateway.Core.Planning;
+using L2Gateway.Ovsdb;
+using L2Gateway.Ovsdb.Data;
+using L2Gateway.Ovsdb.HardwareVtep;
+using L2Gateway.Ovsdb.Operations;
+
+namespace L2Gateway.Agent;
+
+/// <summary>The operations that take a switch from what it holds to what is desired, and what stands in the way.</summary>
+public sealed record ReconcilePlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Problems, bool Truncated)
+{
+    public bool Converged => Operations.Count == 0 && !Truncated;
+}
+
+/// <summary>
+/// Diffs desired against actual <c>hardware_vtep</c> content and produces one minimal transaction. It only touches
+/// what the product owns: logical switches marked as its own (or named by a desired network, which it adopts),
+/// the MAC rows in them and the VLAN bindings that point at them. Locators and locator sets are not root rows:
+/// the database drops them when nothing references them, so they are created when needed and never deleted.
+/// </summary>
+public static class Reconciler
+{
+    public const string Encapsulation = "vxlan_over_ipv4";
+
+    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 50_000)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        ArgumentNullException.ThrowIfNull(actual);
+        return new Builder(desired, actual, maxRowInserts).Build();
+    }
+
+    private sealed class Builder(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts)
+    {
+        private readonly List<Operation> structure = [];
+        private readonly List<Operation> locators = [];
+        private readonly List<Operation> changes = [];
+        private readonly List<Operation> waits = [];
+        private readonly List<string> problems = [];
+        private readonly Dictionary<string, OvsdbAtom> logicalSwitchRefs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, OvsdbAtom> locatorRefs = new(StringComparer.Ordinal);
+        private readonly Dictionary<Guid, string> ownedNames = [];
+        private readonly HashSet<Guid> doomed = [];
+        private int inserts;
+        private bool truncated;
+        private int names;
+
+        public ReconcilePlan Build()
+        {
+            LogicalSwitches();
+            foreach (var ip in actual.LocatorDstIps.GroupBy(l => l.Value, StringComparer.Ordinal))
+            {
+                locatorRefs[ip.Key] = OvsdbAtom.Uuid(ip.Min(l => l.Key));
+            }
+
+            VlanBindings();
+            UcastRemotes();
+            McastRemotes();
+            // The guards only matter to a transaction that writes something.
+            var writes = structure.Count + locators.Count + changes.Count;
+            List<Operation> operations = writes == 0 ? [] : [.. waits, .. structure, .. locators, .. changes];
+            return new ReconcilePlan(operations, problems, truncated);
+        }
+
+        private string NewName(string prefix) => $"{prefix}{names++}";
+
+        private void LogicalSwitches()
+        {
+            var wanted = desired.SelectMany(d => d.LogicalSwitches).GroupBy(l => l.Name, StringComparer.Ordinal).Select(g => g.First()).ToList();
+            var existing = actual.LogicalSwitches.GroupBy(l => l.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            foreach (var ls in wanted)
+            {
+                if (existing.TryGetValue(ls.Name, out var current))
+                {
+                    logicalSwitchRefs[ls.Name] = OvsdbAtom.Uuid(current.Uuid);
+                    ownedNames[current.Uuid] = ls.Name;
+                    if (current.TunnelKey != ls.TunnelKey || current.Description != ls.Description || !current.Owned)
+                    {
+                        var config = current.OtherConfig.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+                        config[VtepState.OwnerKey] = VtepState.OwnerValue;
+                        changes.Add(new UpdateOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid)
+                            .Set("tunnel_key", (long)ls.TunnelKey)
+                            .Set("description", ls.Description)
+                            .Set("other_config", StringMap(config)));
+                    }
+                    else
+                    {
+                        // Rows inserted below point at this logical switch: fail rather than write if it changed meanwhile.
+                        waits.Add(new WaitOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid).Columns("name")
+                            .Row(new Dictionary<string, OvsdbDatum> { ["name"] = ls.Name }).Until(true).Timeout(0));
+                    }
+                }
+                else
+                {
+                    var name = NewName("ls");
+                    logicalSwitchRefs[ls.Name] = OvsdbAtom.NamedUuid(name);
+                    structure.Add(new InsertOperation(VtepTables.LogicalSwitch, name)
+                        .Set("name", ls.Name)
+                        .Set("tunnel_key", (long)ls.TunnelKey)
+                        .Set("description", ls.Description)
+                        .Set("other_config", StringMap(new Dictionary<string, string> { [VtepState.OwnerKey] = VtepState.OwnerValue })));
+                }
+            }
+
+            var wantedNames = wanted.Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var ls in actual.LogicalSwitches.Where(l => l.Owned && !wantedNames.Contains(l.Name)))
+            {
+                doomed.Add(ls.Uuid);
+                ownedNames[ls.Uuid] = ls.Name;
+
+                // Everything that references the logical switch goes with it, or the database refuses the delete.
+                foreach (var table in new[] { VtepTables.UcastMacsRemote, VtepTables.McastMacsRemote, VtepTables.UcastMacsLocal, VtepTables.McastMacsLocal })
+                {
+                    changes.Add(new DeleteOperation(table).Where("logical_switch", OvsdbAtom.Uuid(ls.Uuid)));
+                }
+
+                changes.Add(new DeleteOperation(VtepTables.LogicalSwitch).WhereUuid(ls.Uuid));
+            }
+        }
+
+        private OvsdbAtom Locator(string dstIp)
+        {
+            if (locatorRefs.TryGetValue(dstIp, out var atom))
+            {
+                return atom;
+            }
+
+            var name = NewName("loc");
+            locators.Add(new InsertOperation(VtepTables.PhysicalLocator, name).Set("encapsulation_type", Encapsulation).Set("dst_ip", dstIp));
+            return locatorRefs[dstIp] = OvsdbAtom.NamedUuid(name);
+        }
+
+        private void VlanBindings()
+        {
+            var portsByUuid = actual.Ports.ToDictionary(p => p.Uuid);
+            foreach (var state in desired)
+            {
+                var sw = actual.Switches.FirstOrDefault(s => s.Name == state.Switch);
+                if (sw is null)
+                {
+                    if (state.VlanBindings.Count > 0)
+                    {
+                        problems.Add($"Physical_Switch '{state.Switch}' is not in the switch's database");
+                    }
+
+                    continue;
+                }
+
+                var ports = sw.Ports.Where(portsByUuid.ContainsKey).Select(u => portsByUuid[u]).ToList();
+                var wantedByPort = state.VlanBindings.GroupBy(b => b.Port, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToDictionary(b => (long)b.Vlan, b => b.LogicalSwitch), StringComparer.Ordinal);
+                foreach (var missing in wantedByPort.Keys.Where(p => ports.All(x => x.Name != p)))
+                {
+                    problems.Add($"Physical_Port '{missing}' is not on switch '{state.Switch}'");
+                }
+
+                foreach (var port in ports)
+                {
+                    var want = wantedByPort.GetValueOrDefault(port.Name) ?? [];
+                    var remove = new List<(OvsdbAtom, OvsdbAtom)>();
+                    var add = new List<(OvsdbAtom, OvsdbAtom)>();
+                    foreach (var (vlan, lsUuid) in port.VlanBindings)
+                    {
+                        var owned = ownedNames.ContainsKey(lsUuid) || actual.LogicalSwitches.Any(l => l.Uuid == lsUuid && l.Owned);
+                        if (want.TryGetValue(vlan, out var lsName))
+                        {
+                            var target = logicalSwitchRefs[lsName];
+                            if (target.Kind == AtomKind.Uuid && target.AsUuid() == lsUuid)
+                            {
+                                continue;
+                            }
+
+                            if (!owned)
+                            {
+                                problems.Add($"VLAN {vlan} of port '{port.Name}' on '{state.Switch}' is bound to a logical switch the product does not own");
+                                want = new Dictionary<long, string>(want);
+                                want.Remove(vlan);
+                                continue;
+                            }
+
+                            remove.Add((vlan, OvsdbAtom.Uuid(lsUuid)));
+                        }
+                        else if (owned)
+                        {
+                            remove.Add((vlan, OvsdbAtom.Uuid(lsUuid)));
+                        }
+                    }
+
+                    foreach (var (vlan, lsName) in want)
+                    {
+                        var target = logicalSwitchRefs[lsName];
+                        if (!port.VlanBindings.TryGetValue(vlan, out var current) || target.Kind != AtomKind.Uuid || target.AsUuid() != current)
+                        {
+                            add.Add((vlan, target));
+                        }
+                    }
+
+                    if (remove.Count == 0 && add.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    var mutate = new MutateOperation(VtepTables.PhysicalPort).WhereUuid(port.Uuid);
+                    if (remove.Count > 0)
+                    {
+                        mutate.Mutate("vlan_bindings", Mutator.Delete, OvsdbDatum.Map(remove.ToArray()));
+                    }
+
+                    if (add.Count > 0)
+                    {
+                        mutate.Mutate("vlan_bindings", Mutator.Insert, OvsdbDatum.Map(add.ToArray()));
+                    }
+
+                    waits.Add(new WaitOperation(VtepTables.PhysicalPort).WhereUuid(port.Uuid).Columns("name")
+                        .Row(new Dictionary<string, OvsdbDatum> { ["name"] = port.Name }).Until(true).Timeout(0));
+                    changes.Add(mutate);
+                }
+            }
+        }
+
+        private void UcastRemotes()
+        {
+            var wanted = new Dictionary<(string Mac, string Ls, string Ip), string>();
+            foreach (var row in desired.SelectMany(d => d.UcastRemotes))
+            {
+                wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+            }
+
+            var seen = new HashSet<(string, string, string)>();
+            foreach (var row in actual.UcastRemotes)
+            {
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch))
+                {
+                    continue;
+                }
+
+                var key = (row.Mac, lsName, row.IpAddress);
+                if (!wanted.TryGetValue(key, out var dstIp) || !seen.Add(key))
+                {
+                    changes.Add(new DeleteOperation(VtepTables.UcastMacsRemote).WhereUuid(row.Uuid));
+                }
+                else if (actual.LocatorDstIps.GetValueOrDefault(row.Locator) != dstIp)
+                {
+                    changes.Add(new UpdateOperation(VtepTables.UcastMacsRemote).WhereUuid(row.Uuid).Set("locator", Locator(dstIp)));
+                }
+            }
+
+            foreach (var ((mac, ls, ip), dstIp) in wanted)
+            {
+                if (seen.Contains((mac, ls, ip)))
+                {
+                    continue;
+                }
+
+                if (inserts >= maxRowInserts)
+                {
+                    truncated = true;
+                    return;
+                }
+
+                inserts++;
+                changes.Add(new InsertOperation(VtepTables.UcastMacsRemote)
+                    .Set("MAC", mac)
+                    .Set("logical_switch", logicalSwitchRefs[ls])
+                    .Set("locator", Locator(dstIp))
+                    .Set("ipaddr", ip));
+            }
+        }
+
+        private void McastRemotes()
+        {
+            var ownTunnelIps = actual.Switches.SelectMany(s => s.TunnelIps).ToHashSet(StringComparer.Ordinal);
+            var wanted = desired.SelectMany(d => d.McastRemotes).GroupBy(m => m.LogicalSwitch, StringComparer.Ordinal)
+                .ToDictionary(
+                    g => g.Key,
+                    g => g.SelectMany(m => m.DstIps).Where(ip => !ownTunnelIps.Contains(ip)).Distinct().Order(StringComparer.Ordinal).ToList(),
+                    StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var row in actual.McastRemotes)
+            {
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch))
+                {
+                    continue;
+                }
+
+                if (row.Mac != DesiredMcastRemote.UnknownDst || !wanted.TryGetValue(lsName, out var ips) || ips.Count == 0 || !seen.Add(lsName))
+                {
+                    changes.Add(new DeleteOperation(VtepTables.McastMacsRemote).WhereUuid(row.Uuid));
+                    continue;
+                }
+
+                var current = actual.LocatorSets.GetValueOrDefault(row.Locator) ?? [];
+                var currentIps = current.Select(l => actual.LocatorDstIps.GetValueOrDefault(l) ?? "").Order(StringComparer.Ordinal).ToList();
+                if (!currentIps.SequenceEqual(ips, StringComparer.Ordinal))
+                {
+                    changes.Add(new UpdateOperation(VtepTables.McastMacsRemote).WhereUuid(row.Uuid).Set("locator_set", LocatorSet(ips)));
+                }
+            }
+
+            foreach (var (lsName, ips) in wanted)
+            {
+                if (ips.Count == 0 || seen.Contains(lsName))
+                {
+                    continue;
+                }
+
+                changes.Add(new InsertOperation(VtepTables.McastMacsRemote)
+                    .Set("MAC", DesiredMcastRemote.UnknownDst)
+                    .Set("logical_switch", logicalSwitchRefs[lsName])
+                    .Set("locator_set", LocatorSet(ips)));
+            }
+        }
+
+        private OvsdbAtom LocatorSet(IReadOnlyList<string> dstIps)
+        {
+            var name = NewName("set");
+            var members = dstIps.Select(Locator).ToList();
+            locators.Add(new InsertOperation(VtepTables.PhysicalLocatorSet, name).Set("locators", OvsdbDatum.Set(members)));
+            return OvsdbAtom.NamedUuid(name);
+        }
+
+        private static OvsdbDatum StringMap(IReadOnlyDictionary<string, string> map) =>
+            OvsdbDatum.Map(map.Select(p => ((OvsdbAtom)p.Key, (OvsdbAtom)p.Value)).ToArray());
+    }
+}

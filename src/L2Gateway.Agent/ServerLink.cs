@@ -1,0 +1,35 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using L2Gateway.Core.Planning;
+
+namespace L2Gateway.Agent;
+
+/// <summary>The agent's HTTP channel to the server: heartbeats and reports out, desired state in.</summary>
+public sealed class ServerLink(Uri serverUrl) : IDisposable
+{
+    private readonly HttpClient http = new() { BaseAddress = serverUrl, Timeout = TimeSpan.FromSeconds(90) };
+
+    public async Task ReportAsync(AgentReport report, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(JsonSerializer.Serialize(report, AgentProtocol.Json), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri("v2.0/l2gw-agent/report", UriKind.Relative), content, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Long-polls for the desired state of <paramref name="known"/>'s switches that differ from the revisions given.</summary>
+    public async Task<DesiredStateBatch> DesiredAsync(IReadOnlyDictionary<string, string?> known, int waitSeconds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        var query = new StringBuilder("v2.0/l2gw-agent/desired-state?wait=").Append(waitSeconds);
+        foreach (var (name, revision) in known)
+        {
+            query.Append("&switch=").Append(Uri.EscapeDataString(name)).Append("&known=").Append(Uri.EscapeDataString(revision ?? ""));
+        }
+
+        var batch = await http.GetFromJsonAsync<DesiredStateBatch>(new Uri(query.ToString(), UriKind.Relative), AgentProtocol.Json, cancellationToken);
+        return batch ?? new DesiredStateBatch([]);
+    }
+
+    public void Dispose() => http.Dispose();
+}

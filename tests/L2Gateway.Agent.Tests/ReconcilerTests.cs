@@ -1,0 +1,169 @@
+using L2Gateway.Core.Planning;
+using L2Gateway.Ovsdb.Data;
+using L2Gateway.Ovsdb.Operations;
+
+namespace L2Gateway.Agent.Tests;
+
+public class ReconcilerTests
+{
+    private static readonly Guid Sw = Guid.NewGuid();
+    private static readonly Guid P1 = Guid.NewGuid();
+    private static readonly Guid Loc = Guid.NewGuid();
+
+    private static SwitchDesiredState Desired(params DesiredUcastRemote[] macs) => new(
+        "tor",
+        [new DesiredLogicalSwitch("net-1", 5000, "blue")],
+        [new DesiredVlanBinding("p1", 100, "net-1")],
+        macs,
+        [new DesiredMcastRemote("net-1", ["10.0.0.2"])]);
+
+    private static VtepState State(
+        IReadOnlyList<VtepState.LogicalSwitch>? ls = null,
+        IReadOnlyDictionary<long, Guid>? bindings = null,
+        IReadOnlyList<VtepState.MacRow>? ucast = null,
+        IReadOnlyList<VtepState.MacRow>? mcast = null,
+        Dictionary<Guid, IReadOnlyList<Guid>>? sets = null) => new(
+        [new VtepState.Switch(Sw, "tor", ["10.0.0.1"], [P1], [], "")],
+        [new VtepState.Port(P1, "p1", bindings ?? new Dictionary<long, Guid>(), [])],
+        ls ?? [],
+        ucast ?? [],
+        mcast ?? [],
+        [],
+        [],
+        new Dictionary<Guid, string> { [Loc] = "10.0.0.2" },
+        sets ?? []);
+
+    private static readonly Dictionary<string, string> Owner = new() { [VtepState.OwnerKey] = VtepState.OwnerValue };
+
+    [Fact]
+    public void An_empty_switch_gets_every_row_in_one_transaction_reusing_the_locator()
+    {
+        var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], State());
+        Assert.Empty(plan.Problems);
+        var ops = plan.Operations;
+        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Logical_Switch");
+        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Ucast_Macs_Remote");
+        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Mcast_Macs_Remote");
+        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Physical_Locator_Set");
+        Assert.DoesNotContain(ops.OfType<InsertOperation>(), o => o.TableName == "Physical_Locator");
+        Assert.Single(ops.OfType<MutateOperation>(), o => o.TableName == "Physical_Port");
+        var ucast = ops.OfType<InsertOperation>().Single(o => o.TableName == "Ucast_Macs_Remote");
+        Assert.Equal(OvsdbDatum.Scalar(OvsdbAtom.Uuid(Loc)), ucast.Row["locator"]);
+
+        // Rows pointing at the new logical switch use its uuid-name, inserted earlier in the same transaction.
+        var ls = ops.OfType<InsertOperation>().Single(o => o.TableName == "Logical_Switch");
+        Assert.Equal(OvsdbDatum.Scalar(OvsdbAtom.NamedUuid(ls.UuidName!)), ucast.Row["logical_switch"]);
+        Assert.True(ops.ToList().IndexOf(ls) < ops.ToList().IndexOf(ucast));
+    }
+
+    [Fact]
+    public void A_switch_at_the_desired_state_needs_nothing()
+    {
+        var ls = Guid.NewGuid();
+        var set = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", Owner)],
+            new Dictionary<long, Guid> { [100] = ls },
+            [new VtepState.MacRow(Guid.NewGuid(), "02:00:00:00:00:01", ls, Loc, "1.1.1.1")],
+            [new VtepState.MacRow(Guid.NewGuid(), "unknown-dst", ls, set, "")],
+            new() { [set] = [Loc] });
+        var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], state);
+        Assert.True(plan.Converged);
+    }
+
+    [Fact]
+    public void Rows_not_desired_are_deleted_and_duplicates_collapse()
+    {
+        var ls = Guid.NewGuid();
+        var keep = Guid.NewGuid();
+        var duplicate = Guid.NewGuid();
+        var stale = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", Owner)],
+            new Dictionary<long, Guid> { [100] = ls, [200] = ls },
+            [
+                new VtepState.MacRow(keep, "02:00:00:00:00:01", ls, Loc, "1.1.1.1"),
+                new VtepState.MacRow(duplicate, "02:00:00:00:00:01", ls, Loc, "1.1.1.1"),
+                new VtepState.MacRow(stale, "02:00:00:00:00:99", ls, Loc, ""),
+            ]);
+        var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], state);
+        var deleted = plan.Operations.OfType<DeleteOperation>().Select(d => d.Conditions.Single().Value.Single.AsUuid()).ToHashSet();
+        Assert.Equal([duplicate, stale], deleted.Order());
+        var mutate = plan.Operations.OfType<MutateOperation>().Single();
+        Assert.Equal(Mutator.Delete, mutate.Mutations.Single().Mutator);
+    }
+
+    [Fact]
+    public void A_logical_switch_no_longer_desired_goes_with_everything_hanging_off_it()
+    {
+        var ls = Guid.NewGuid();
+        var state = State([new VtepState.LogicalSwitch(ls, "net-old", 7, "", Owner)], new Dictionary<long, Guid> { [300] = ls });
+        var plan = Reconciler.Plan([SwitchDesiredState.Empty("tor")], state);
+        var deletes = plan.Operations.OfType<DeleteOperation>().ToList();
+        Assert.Contains(deletes, d => d.TableName == "Logical_Switch");
+        Assert.Contains(deletes, d => d.TableName == "Ucast_Macs_Local" && d.Conditions.Single().Column == "logical_switch");
+        Assert.Contains(deletes, d => d.TableName == "Ucast_Macs_Remote");
+        Assert.Single(plan.Operations.OfType<MutateOperation>());
+    }
+
+    [Fact]
+    public void Foreign_configuration_is_never_touched()
+    {
+        var foreign = Guid.NewGuid();
+        var foreignMac = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(foreign, "someone-elses", 42, "", new Dictionary<string, string>())],
+            new Dictionary<long, Guid> { [100] = foreign, [7] = foreign },
+            [new VtepState.MacRow(foreignMac, "02:00:00:00:00:77", foreign, Loc, "")]);
+        var plan = Reconciler.Plan([SwitchDesiredState.Empty("tor")], state);
+        Assert.True(plan.Converged);
+
+        // Wanting VLAN 100 where a foreign logical switch sits is a problem to report, not a row to overwrite.
+        plan = Reconciler.Plan([Desired()], state);
+        Assert.Contains(plan.Problems, p => p.Contains("VLAN 100", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Operations, o => o is DeleteOperation);
+        Assert.DoesNotContain(plan.Operations.OfType<MutateOperation>(), m => m.Mutations.Any(x => x.Mutator == Mutator.Delete));
+    }
+
+    [Fact]
+    public void Moved_macs_and_changed_flood_lists_are_updated_in_place()
+    {
+        var ls = Guid.NewGuid();
+        var set = Guid.NewGuid();
+        var mac = Guid.NewGuid();
+        var mcast = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", Owner)],
+            new Dictionary<long, Guid> { [100] = ls },
+            [new VtepState.MacRow(mac, "02:00:00:00:00:01", ls, Loc, "1.1.1.1")],
+            [new VtepState.MacRow(mcast, "unknown-dst", ls, set, "")],
+            new() { [set] = [Loc] });
+        var desired = new SwitchDesiredState(
+            "tor", [new DesiredLogicalSwitch("net-1", 5000, "blue")], [new DesiredVlanBinding("p1", 100, "net-1")],
+            [new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.3")],
+            [new DesiredMcastRemote("net-1", ["10.0.0.2", "10.0.0.3"])]);
+        var plan = Reconciler.Plan([desired], state);
+        Assert.Contains(plan.Operations.OfType<UpdateOperation>(), u => u.TableName == "Ucast_Macs_Remote" && u.Row.ContainsKey("locator"));
+        Assert.Contains(plan.Operations.OfType<UpdateOperation>(), u => u.TableName == "Mcast_Macs_Remote" && u.Row.ContainsKey("locator_set"));
+        Assert.Single(plan.Operations.OfType<InsertOperation>(), i => i.TableName == "Physical_Locator");
+        Assert.DoesNotContain(plan.Operations, o => o is DeleteOperation);
+    }
+
+    [Fact]
+    public void Large_plans_are_cut_into_passes()
+    {
+        var macs = Enumerable.Range(0, 100).Select(i => new DesiredUcastRemote($"02:00:00:00:01:{i:x2}", "", "net-1", "10.0.0.2")).ToArray();
+        var plan = Reconciler.Plan([Desired(macs)], State(), maxRowInserts: 30);
+        Assert.True(plan.Truncated);
+        Assert.Equal(30, plan.Operations.OfType<InsertOperation>().Count(o => o.TableName == "Ucast_Macs_Remote"));
+    }
+
+    [Fact]
+    public void Missing_switch_or_port_is_reported()
+    {
+        var desired = new SwitchDesiredState("tor", [new DesiredLogicalSwitch("net-1", 5000, "")], [new DesiredVlanBinding("p9", 5, "net-1")], [], []);
+        Assert.Contains(Reconciler.Plan([desired], State()).Problems, p => p.Contains("p9", StringComparison.Ordinal));
+        var elsewhere = new SwitchDesiredState("other", [], [new DesiredVlanBinding("p1", 5, "net-1")], [], []);
+        Assert.Contains(Reconciler.Plan([elsewhere], State()).Problems, p => p.Contains("other", StringComparison.Ordinal));
+    }
+}
