@@ -34,12 +34,14 @@ internal sealed class Settings
 
     public bool HelpRequested { get; private set; }
 
+    public Func<string, string?> Environment { get; private set; } = _ => null;
+
     public string? this[string option] => Values.TryGetValue(option, out var v) && v.Length > 0 ? v : null;
 
     /// <summary>Takes the global options out of <paramref name="args"/> (anywhere before <c>--</c>); the rest is the command.</summary>
     public static (Settings Settings, List<string> Remaining) Extract(string[] args, Func<string, string?> environment)
     {
-        var settings = new Settings();
+        var settings = new Settings { Environment = environment };
         var rest = new List<string>();
         var commandSeen = false;
         for (var i = 0; i < args.Length; i++)
@@ -70,7 +72,8 @@ internal sealed class Settings
                     throw new CliException(ExitCodes.Usage, $"l2gw: error: argument {known.Option}: expected one argument");
                 }
 
-                settings.Values[known.Option] = value;
+                // --os-url is another name of --os-endpoint; a flag wins over any environment variable.
+                settings.Values[known.Option == "--os-url" ? "--os-endpoint" : known.Option] = value;
                 continue;
             }
 
@@ -93,9 +96,10 @@ internal sealed class Settings
 
         foreach (var (option, env) in Known)
         {
-            if (!settings.Values.ContainsKey(option) && environment(env) is { Length: > 0 } value)
+            var key = option == "--os-url" ? "--os-endpoint" : option;
+            if (!settings.Values.ContainsKey(key) && environment(env) is { Length: > 0 } value)
             {
-                settings.Values[option] = value;
+                settings.Values[key] = value;
             }
         }
 
@@ -116,7 +120,7 @@ internal static class Auth
         var values = new Dictionary<string, string>(settings.Values, StringComparer.Ordinal);
         if (settings["--os-cloud"] is { } cloud)
         {
-            foreach (var (key, value) in CloudsYaml.Load(cloud))
+            foreach (var (key, value) in CloudsYaml.Load(cloud, settings.Environment))
             {
                 values.TryAdd(key, value);
             }
@@ -124,7 +128,7 @@ internal static class Auth
 
         string? Value(string key) => values.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
 
-        var endpoint = Value("--os-endpoint") ?? Value("--os-url");
+        var endpoint = Value("--os-endpoint");
         var authType = Value("--os-auth-type");
         var token = Value("--os-token");
         if (authType is "none" or "noauth" || (authType is null && token is null && Value("--os-auth-url") is null))
@@ -189,7 +193,7 @@ internal static class Auth
             root += "/v3";
         }
 
-        var keystone = new Rest(new Uri(root), null, debug);
+        var keystone = new Rest(new Uri(root), null, debug) { AppendVersion = false };
         var (body, headers) = keystone.SendWithHeaders("POST", "/auth/tokens", new JsonObject { ["auth"] = auth });
         var token = headers.Split("\r\n")
             .Select(l => l.Split(':', 2))
@@ -220,12 +224,12 @@ internal static class Auth
 /// <summary>The subset of clouds.yaml the client reads: <c>clouds.NAME.auth.*</c>, <c>auth_type</c>, <c>region_name</c>, endpoint overrides.</summary>
 internal static class CloudsYaml
 {
-    public static IEnumerable<(string Option, string Value)> Load(string cloud)
+    public static IEnumerable<(string Option, string Value)> Load(string cloud, Func<string, string?> environment)
     {
-        var home = Environment.GetEnvironmentVariable("HOME") ?? "";
+        var home = environment("HOME") ?? System.Environment.GetEnvironmentVariable("HOME") ?? "";
         var candidates = new[]
         {
-            Environment.GetEnvironmentVariable("OS_CLIENT_CONFIG_FILE"),
+            environment("OS_CLIENT_CONFIG_FILE"),
             Path.Combine(Environment.CurrentDirectory, "clouds.yaml"),
             Path.Combine(home, ".config", "openstack", "clouds.yaml"),
             "/etc/openstack/clouds.yaml",

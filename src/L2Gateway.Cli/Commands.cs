@@ -147,7 +147,7 @@ internal static class Commands
             new(["switch", "show"], "Show a switch: tunnel IPs, ports and fault status", "<SWITCH>", 1, 1, OutputKind.Show, [], "l2gw switch show switch1", i => ShowResource(i, Switch)),
             new(["fdb"], "Show what a network programs on the switches: flood list and MACs", "<NETWORK>", 1, 1, OutputKind.List, [], "l2gw fdb net1", Fdb),
             new(["completion"], "Print a shell completion script", "bash|zsh", 1, 1, OutputKind.None, [],
-                "source <(l2gw completion bash)", i => Completion.Run(i, All)),
+                "l2gw completion bash > /etc/bash_completion.d/l2gw", i => Completion.Run(i, All)),
         };
         return [.. list];
     }
@@ -189,7 +189,9 @@ internal static class Commands
             throw new CliException(ExitCodes.Failure, $"the server answered without a {resource.Singular}");
         }
 
-        var columns = obj.Select(p => (p.Key, Header: resource.Header(p.Key))).OrderBy(c => c.Header, StringComparer.Ordinal).ToList();
+        // The reference names a gateway's or connection's fields by its list headers; the catalog keeps API names.
+        var reference = resource == Gateway || resource == Connection;
+        var columns = obj.Select(p => (p.Key, Header: reference ? resource.Header(p.Key) : p.Key)).OrderBy(c => c.Header, StringComparer.Ordinal).ToList();
         var row = columns.Select(c => new Cell(obj[c.Key], resource.KindOf(c.Key, obj[c.Key]))).ToArray();
         return Print(i, Output.One([.. columns.Select(c => c.Header)], row, i.Format));
     }
@@ -349,12 +351,12 @@ internal static class Commands
                     var bar = iface.IndexOf('|', StringComparison.Ordinal);
                     if (bar < 0)
                     {
-                        interfaces.Add(new JsonObject { ["name"] = iface });
+                        interfaces.Add((JsonNode)new JsonObject { ["name"] = iface });
                         continue;
                     }
 
                     var vlans = iface[(bar + 1)..].Split('|')[0];
-                    interfaces.Add(new JsonObject
+                    interfaces.Add((JsonNode)new JsonObject
                     {
                         ["name"] = iface[..bar],
                         ["segmentation_id"] = new JsonArray([.. vlans.Split('#').Select(v => (JsonNode)JsonValue.Create(v))]),
@@ -369,7 +371,7 @@ internal static class Commands
             }
 
             body["interfaces"] = interfaces.DeepClone();
-            devices.Add(body);
+            devices.Add((JsonNode)body);
         }
 
         return devices;
@@ -473,7 +475,7 @@ internal static class Commands
                     ip["subnet_id"] = subnet;
                 }
 
-                ips.Add(ip);
+                ips.Add((JsonNode)ip);
             }
 
             port["fixed_ips"] = ips;

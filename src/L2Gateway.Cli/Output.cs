@@ -82,7 +82,7 @@ internal static class Output
                 var array = new JsonArray();
                 foreach (var row in selected)
                 {
-                    array.Add(RowObject(names, row));
+                    array.Add((JsonNode)RowObject(names, row));
                 }
 
                 Python.WriteJson(builder, array, !options.NoIndent);
@@ -95,7 +95,7 @@ internal static class Output
                 var array = new JsonArray();
                 foreach (var row in selected)
                 {
-                    array.Add(RowObject(names, row));
+                    array.Add((JsonNode)RowObject(names, row));
                 }
 
                 Yaml.Write(builder, array);

@@ -45,13 +45,16 @@ internal sealed class Rest(Uri endpoint, string? token, TextWriter? debug)
 
     public string? Token { get; set; } = token;
 
+    /// <summary>Whether <c>/v2.0</c> goes after the endpoint (Neutron) or not (Keystone).</summary>
+    public bool AppendVersion { get; init; } = true;
+
     /// <summary>The API root: the endpoint with <c>/v2.0</c> appended unless it is there already.</summary>
     public string Root
     {
         get
         {
             var text = Endpoint.ToString().TrimEnd('/');
-            return text.EndsWith("/v2.0", StringComparison.Ordinal) ? text : text + "/v2.0";
+            return !AppendVersion || text.EndsWith("/v2.0", StringComparison.Ordinal) ? text : text + "/v2.0";
         }
     }
 
