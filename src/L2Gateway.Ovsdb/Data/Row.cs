@@ -1,28 +1,129 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace L2Gateway.Ovsdb.Data;
 
-/// <summary>One row: its "_uuid" and the values of the columns that were read or monitored.</summary>
-public sealed class Row
+/// <summary>
+/// Column names shared by many rows, so that a row stores only an array of values (replicas hold
+/// hundreds of thousands of rows; a dictionary per row would dominate their memory).
+/// </summary>
+public sealed class RowLayout
 {
+    private readonly Dictionary<string, int> _index;
+
+    public RowLayout(IEnumerable<string> columns)
+    {
+        Names = [.. columns];
+        _index = new Dictionary<string, int>(Names.Count, StringComparer.Ordinal);
+        for (var i = 0; i < Names.Count; i++)
+        {
+            _index.Add(Names[i], i);
+        }
+    }
+
+    public IReadOnlyList<string> Names { get; }
+
+    public int Count => Names.Count;
+
+    public bool TryGetIndex(string column, out int index) => _index.TryGetValue(column, out index);
+
+    /// <summary>Same columns in the same order (layouts of equal schemas fetched on different connections).</summary>
+    public bool SameAs(RowLayout other) => ReferenceEquals(this, other) || Names.SequenceEqual(other.Names, StringComparer.Ordinal);
+}
+
+/// <summary>One row: its "_uuid" and the values of the columns that were read or monitored.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710", Justification = "A row is named Row in RFC 7047; the dictionary interface is a convenience.")]
+public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
+{
+    private readonly RowLayout _layout;
+    private readonly OvsdbDatum?[] _values;
+    private readonly int _count;
+
     public Row(Guid uuid, IReadOnlyDictionary<string, OvsdbDatum> columns)
     {
         Uuid = uuid;
-        Columns = columns;
+        _layout = new RowLayout(columns.Keys);
+        _values = new OvsdbDatum?[_layout.Count];
+        for (var i = 0; i < _values.Length; i++)
+        {
+            _values[i] = columns[_layout.Names[i]];
+        }
+
+        _count = _values.Length;
+    }
+
+    /// <summary>A row over a shared layout; a null value means the column is absent from this row. The array is not copied.</summary>
+    public Row(Guid uuid, RowLayout layout, OvsdbDatum?[] values)
+    {
+        if (values.Length != layout.Count)
+        {
+            throw new ArgumentException("values must match the layout", nameof(values));
+        }
+
+        Uuid = uuid;
+        _layout = layout;
+        _values = values;
+        foreach (var v in values)
+        {
+            if (v is not null)
+            {
+                _count++;
+            }
+        }
     }
 
     public Guid Uuid { get; }
 
-    public IReadOnlyDictionary<string, OvsdbDatum> Columns { get; }
+    public RowLayout Layout => _layout;
+
+    /// <summary>The values parallel to <see cref="Layout"/> (null = absent). Do not modify.</summary>
+    internal OvsdbDatum?[] RawValues => _values;
+
+    /// <summary>The columns present in this row (the row itself is the dictionary).</summary>
+    public IReadOnlyDictionary<string, OvsdbDatum> Columns => this;
+
+    public int Count => _count;
+
+    public IEnumerable<string> Keys => this.Select(p => p.Key);
+
+    public IEnumerable<OvsdbDatum> Values => this.Select(p => p.Value);
 
     public OvsdbDatum this[string column] => Get(column);
 
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out OvsdbDatum value)
+    {
+        if (_layout.TryGetIndex(key, out var i) && _values[i] is { } v)
+        {
+            value = v;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    public IEnumerator<KeyValuePair<string, OvsdbDatum>> GetEnumerator()
+    {
+        for (var i = 0; i < _values.Length; i++)
+        {
+            if (_values[i] is { } v)
+            {
+                yield return KeyValuePair.Create(_layout.Names[i], v);
+            }
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
     public OvsdbDatum Get(string column) =>
-        Columns.TryGetValue(column, out var d) ? d : throw new KeyNotFoundException($"row {Uuid} has no column \"{column}\"");
+        TryGetValue(column, out var d) ? d : throw new KeyNotFoundException($"row {Uuid} has no column \"{column}\"");
 
     public bool TryGet(string column, out OvsdbDatum value)
     {
-        if (Columns.TryGetValue(column, out var d))
+        if (TryGetValue(column, out var d))
         {
             value = d;
             return true;
@@ -61,14 +162,27 @@ public sealed class Row
     /// <summary>True when both rows have the same uuid and the same column values.</summary>
     public bool ContentEquals(Row? other)
     {
-        if (other is null || other.Uuid != Uuid || other.Columns.Count != Columns.Count)
+        if (other is null || other.Uuid != Uuid || other.Count != Count)
         {
             return false;
         }
 
-        foreach (var (name, value) in Columns)
+        if (other._layout.SameAs(_layout))
         {
-            if (!other.Columns.TryGetValue(name, out var o) || !o.Equals(value))
+            for (var i = 0; i < _values.Length; i++)
+            {
+                if (!Equals(_values[i], other._values[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        foreach (var (name, value) in this)
+        {
+            if (!other.TryGetValue(name, out var o) || !o.Equals(value))
             {
                 return false;
             }
@@ -116,5 +230,5 @@ public sealed class Row
         return OvsdbDatum.Parse(value);
     }
 
-    public override string ToString() => $"{Uuid} {{{string.Join(", ", Columns.Select(c => $"{c.Key}={c.Value}"))}}}";
+    public override string ToString() => $"{Uuid} {{{string.Join(", ", this.Select(c => $"{c.Key}={c.Value}"))}}}";
 }

@@ -109,6 +109,7 @@ public sealed class TableUpdates
         }
 
         var tables = new Dictionary<string, IReadOnlyList<RowUpdate>>(StringComparer.Ordinal);
+        var interned = new Dictionary<Guid, OvsdbDatum>();
         foreach (var t in json.EnumerateObject())
         {
             TableSchema? ts = null;
@@ -121,7 +122,7 @@ public sealed class TableUpdates
                     throw new OvsdbProtocolException($"row-update key \"{r.Name}\" is not a uuid");
                 }
 
-                rows.Add(version2 ? ParseV2(uuid, r.Value, ts) : ParseV1(uuid, r.Value, ts, initial));
+                rows.Add(version2 ? ParseV2(uuid, r.Value, ts, interned) : ParseV1(uuid, r.Value, ts, initial, interned));
             }
 
             tables[t.Name] = rows;
@@ -130,10 +131,10 @@ public sealed class TableUpdates
         return new TableUpdates(tables);
     }
 
-    private static RowUpdate ParseV1(Guid uuid, JsonElement json, TableSchema? ts, bool initial)
+    private static RowUpdate ParseV1(Guid uuid, JsonElement json, TableSchema? ts, bool initial, Dictionary<Guid, OvsdbDatum> interned)
     {
-        var old = json.TryGetProperty("old", out var o) && o.ValueKind == JsonValueKind.Object ? Columns(o, ts) : null;
-        var @new = json.TryGetProperty("new", out var n) && n.ValueKind == JsonValueKind.Object ? Columns(n, ts) : null;
+        var old = json.TryGetProperty("old", out var o) && o.ValueKind == JsonValueKind.Object ? Columns(uuid, o, ts, interned) : null;
+        var @new = json.TryGetProperty("new", out var n) && n.ValueKind == JsonValueKind.Object ? Columns(uuid, n, ts, interned) : null;
         var kind = (old, @new) switch
         {
             (null, not null) => initial ? RowUpdateKind.Initial : RowUpdateKind.Insert,
@@ -143,18 +144,18 @@ public sealed class TableUpdates
         return new RowUpdate(uuid, kind, @new, old, NewIsDiff: false);
     }
 
-    private static RowUpdate ParseV2(Guid uuid, JsonElement json, TableSchema? ts)
+    private static RowUpdate ParseV2(Guid uuid, JsonElement json, TableSchema? ts, Dictionary<Guid, OvsdbDatum> interned)
     {
         foreach (var p in json.EnumerateObject())
         {
             switch (p.Name)
             {
                 case "initial":
-                    return new RowUpdate(uuid, RowUpdateKind.Initial, Columns(p.Value, ts), null, false);
+                    return new RowUpdate(uuid, RowUpdateKind.Initial, Columns(uuid, p.Value, ts, interned), null, false);
                 case "insert":
-                    return new RowUpdate(uuid, RowUpdateKind.Insert, Columns(p.Value, ts), null, false);
+                    return new RowUpdate(uuid, RowUpdateKind.Insert, Columns(uuid, p.Value, ts, interned), null, false);
                 case "modify":
-                    return new RowUpdate(uuid, RowUpdateKind.Modify, Columns(p.Value, ts), null, true);
+                    return new RowUpdate(uuid, RowUpdateKind.Modify, Columns(uuid, p.Value, ts, interned), null, true);
                 case "delete":
                     return new RowUpdate(uuid, RowUpdateKind.Delete, null, null, false);
             }
@@ -163,25 +164,60 @@ public sealed class TableUpdates
         throw new OvsdbProtocolException($"row-update2 for {uuid} has no initial/insert/modify/delete");
     }
 
-    private static Dictionary<string, OvsdbDatum> Columns(JsonElement row, TableSchema? ts)
+    /// <summary>
+    /// Parses a &lt;row&gt; of an update. With a schema the result is a <see cref="Row"/> over the table's shared
+    /// layout (absent columns are null), and equal uuid values share one datum: references such as
+    /// logical_switch repeat across thousands of rows.
+    /// </summary>
+    private static IReadOnlyDictionary<string, OvsdbDatum> Columns(Guid uuid, JsonElement row, TableSchema? ts, Dictionary<Guid, OvsdbDatum> interned)
     {
-        var columns = new Dictionary<string, OvsdbDatum>(StringComparer.Ordinal);
-        if (row.ValueKind != JsonValueKind.Object)
+        if (ts is null)
         {
+            var columns = new Dictionary<string, OvsdbDatum>(StringComparer.Ordinal);
+            if (row.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var c in row.EnumerateObject())
+                {
+                    if (!c.NameEquals("_uuid"u8) && !c.NameEquals("_version"u8))
+                    {
+                        columns[c.Name] = Row.ParseColumn(c.Value, null, c.Name);
+                    }
+                }
+            }
+
             return columns;
         }
 
-        foreach (var c in row.EnumerateObject())
+        var layout = ts.Layout;
+        var values = new OvsdbDatum?[layout.Count];
+        if (row.ValueKind == JsonValueKind.Object)
         {
-            if (c.NameEquals("_uuid"u8) || c.NameEquals("_version"u8))
+            foreach (var c in row.EnumerateObject())
             {
-                continue;
-            }
+                if (!layout.TryGetIndex(c.Name, out var i))
+                {
+                    continue;
+                }
 
-            columns[c.Name] = Row.ParseColumn(c.Value, ts, c.Name);
+                var datum = Row.ParseColumn(c.Value, ts, c.Name);
+                if (datum.Count == 1 && !datum.IsMap && datum.Keys[0].Kind == AtomKind.Uuid)
+                {
+                    var g = datum.Keys[0].AsUuid();
+                    if (interned.TryGetValue(g, out var shared))
+                    {
+                        datum = shared;
+                    }
+                    else
+                    {
+                        interned[g] = datum;
+                    }
+                }
+
+                values[i] = datum;
+            }
         }
 
-        return columns;
+        return new Row(uuid, layout, values);
     }
 }
 

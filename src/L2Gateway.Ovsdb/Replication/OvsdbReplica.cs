@@ -237,7 +237,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
             }
 
             var tableStates = PrepareTables(current, schema, tables);
-            changes = fullDump ? DiffFullDump(tableStates, update.Updates) : Incremental(tableStates, schema, update.Updates);
+            changes = fullDump ? DiffFullDump(tableStates, update.Updates) : Incremental(tableStates, update.Updates);
             next = Apply(tableStates, changes, update.LastTransactionId ?? current.LastTransactionId);
             Volatile.Write(ref _snapshot, next);
         }
@@ -262,7 +262,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
         foreach (var name in tables)
         {
             var ts = schema.GetTable(name);
-            if (current.Tables.TryGetValue(name, out var existing) && ReferenceEquals(existing.Schema, ts))
+            if (current.Tables.TryGetValue(name, out var existing) && existing.Schema.Layout.SameAs(ts.Layout))
             {
                 result[name] = existing;
                 continue;
@@ -277,13 +277,13 @@ public sealed class OvsdbReplica : IAsyncDisposable
                 }
             }
 
-            var indexes = defs.Keys.ToImmutableDictionary(k => k, _ => ImmutableDictionary<IndexKey, ImmutableHashSet<Guid>>.Empty, StringComparer.Ordinal);
+            var indexes = defs.Keys.ToImmutableDictionary(k => k, _ => ImmutableDictionary<IndexKey, ImmutableArray<Guid>>.Empty, StringComparer.Ordinal);
             var rows = existing?.Rows ?? ImmutableDictionary<Guid, Row>.Empty;
             var table = new ReplicaTable(ts, ImmutableDictionary<Guid, Row>.Empty, indexes, defs);
             if (!rows.IsEmpty)
             {
                 // Schema object changed on reconnect: rebuild indexes over the rows we already had.
-                table = Apply(new Dictionary<string, ReplicaTable> { [name] = table }, [.. rows.Values.Select(r => new RowChange(name, r.Uuid, null, r))], null).Tables[name];
+                table = Apply(new Dictionary<string, ReplicaTable> { [name] = table }, [.. rows.Values.Select(r => new RowChange(name, r.Uuid, null, CompleteRow(ts, r.Uuid, r)))], null).Tables[name];
             }
 
             result[name] = table;
@@ -329,7 +329,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
         return changes;
     }
 
-    private static List<RowChange> Incremental(Dictionary<string, ReplicaTable> tables, DatabaseSchema schema, TableUpdates updates)
+    private static List<RowChange> Incremental(Dictionary<string, ReplicaTable> tables, TableUpdates updates)
     {
         var changes = new List<RowChange>(updates.Count);
         foreach (var (name, rows) in updates.Tables)
@@ -339,7 +339,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
                 continue;
             }
 
-            var ts = schema.GetTable(name);
+            var ts = table.Schema;
             foreach (var u in rows)
             {
                 var old = table.Get(u.Uuid);
@@ -361,14 +361,19 @@ public sealed class OvsdbReplica : IAsyncDisposable
                             throw new OvsdbProtocolException($"modify of unknown row {u.Uuid} in {name}");
                         }
 
-                        var columns = new Dictionary<string, OvsdbDatum>(old.Columns, StringComparer.Ordinal);
+                        var values = (OvsdbDatum?[])(old.Layout.SameAs(ts.Layout) ? old.RawValues : CompleteRow(ts, old.Uuid, old).RawValues).Clone();
                         foreach (var (column, value) in u.New ?? new Dictionary<string, OvsdbDatum>())
                         {
-                            var composite = u.NewIsDiff && ts.Columns.TryGetValue(column, out var cs) && cs.Type.IsComposite;
-                            columns[column] = composite && columns.TryGetValue(column, out var before) ? before.ApplyDiff(value) : value;
+                            if (!ts.Layout.TryGetIndex(column, out var i))
+                            {
+                                continue;
+                            }
+
+                            var composite = u.NewIsDiff && ts.Columns[column].Type.IsComposite;
+                            values[i] = composite && values[i] is { } before ? before.ApplyDiff(value) : value;
                         }
 
-                        changes.Add(new RowChange(name, u.Uuid, old, new Row(u.Uuid, columns)));
+                        changes.Add(new RowChange(name, u.Uuid, old, new Row(u.Uuid, ts.Layout, values)));
                         break;
                 }
             }
@@ -380,13 +385,29 @@ public sealed class OvsdbReplica : IAsyncDisposable
     /// <summary>Adds the columns the server left out because they hold their default value.</summary>
     private static Row CompleteRow(TableSchema schema, Guid uuid, IReadOnlyDictionary<string, OvsdbDatum> columns)
     {
-        var all = new Dictionary<string, OvsdbDatum>(columns, StringComparer.Ordinal);
-        foreach (var column in schema.UserColumns)
+        var layout = schema.Layout;
+        var values = new OvsdbDatum?[layout.Count];
+        if (columns is Row row && row.Layout.SameAs(layout))
         {
-            all.TryAdd(column.Name, column.Type.DefaultValue);
+            Array.Copy(row.RawValues, values, values.Length);
+        }
+        else
+        {
+            foreach (var (name, value) in columns)
+            {
+                if (layout.TryGetIndex(name, out var i))
+                {
+                    values[i] = value;
+                }
+            }
         }
 
-        return new Row(uuid, all);
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] ??= schema.Columns[layout.Names[i]].Type.DefaultValue;
+        }
+
+        return new Row(uuid, layout, values);
     }
 
     private static ReplicaSnapshot Apply(Dictionary<string, ReplicaTable> tables, List<RowChange> changes, string? lastTxnId)
@@ -421,7 +442,11 @@ public sealed class OvsdbReplica : IAsyncDisposable
                     if (change.New is not null)
                     {
                         var key = def.KeyOf(change.New);
-                        index[key] = (index.TryGetValue(key, out var set) ? set : []).Add(change.Uuid);
+                        var existing = index.TryGetValue(key, out var set) ? set : [];
+                        if (!existing.Contains(change.Uuid))
+                        {
+                            index[key] = existing.Add(change.Uuid);
+                        }
                     }
                 }
 

@@ -45,7 +45,7 @@ public sealed record IndexDefinition(string Table, IReadOnlyList<string> Columns
 /// <summary>An immutable view of one replicated table; safe to read from any thread.</summary>
 public sealed class ReplicaTable
 {
-    internal ReplicaTable(TableSchema schema, ImmutableDictionary<Guid, Row> rows, ImmutableDictionary<string, ImmutableDictionary<IndexKey, ImmutableHashSet<Guid>>> indexes, IReadOnlyDictionary<string, IndexDefinition> definitions)
+    internal ReplicaTable(TableSchema schema, ImmutableDictionary<Guid, Row> rows, ImmutableDictionary<string, ImmutableDictionary<IndexKey, ImmutableArray<Guid>>> indexes, IReadOnlyDictionary<string, IndexDefinition> definitions)
     {
         Schema = schema;
         Rows = rows;
@@ -62,7 +62,7 @@ public sealed class ReplicaTable
 
     public int Count => Rows.Count;
 
-    internal ImmutableDictionary<string, ImmutableDictionary<IndexKey, ImmutableHashSet<Guid>>> IndexData { get; }
+    internal ImmutableDictionary<string, ImmutableDictionary<IndexKey, ImmutableArray<Guid>>> IndexData { get; }
 
     internal IReadOnlyDictionary<string, IndexDefinition> Definitions { get; }
 

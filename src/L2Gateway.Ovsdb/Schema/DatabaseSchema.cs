@@ -112,6 +112,11 @@ public sealed class TableSchema
     /// <summary>The columns declared in the schema, without "_uuid" and "_version".</summary>
     public IEnumerable<ColumnSchema> UserColumns => Columns.Values.Where(c => !c.Name.StartsWith('_'));
 
+    /// <summary>The layout of full rows of this table: the user columns in schema order.</summary>
+    public RowLayout Layout => _layout ??= new RowLayout(UserColumns.Select(c => c.Name));
+
+    private RowLayout? _layout;
+
     public ColumnSchema GetColumn(string name) =>
         Columns.TryGetValue(name, out var c) ? c : throw new OvsdbSchemaException($"table \"{Name}\" has no column \"{name}\"");
 
