@@ -88,7 +88,7 @@ public class ReconcilerTests
             ]);
         var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], state);
         var deleted = plan.Operations.OfType<DeleteOperation>().Select(d => d.Conditions.Single().Value.Single.AsUuid()).ToHashSet();
-        Assert.Equal([duplicate, stale], deleted.Order());
+        Assert.Equal(new[] { duplicate, stale }.Order(), deleted.Order());
         var mutate = plan.Operations.OfType<MutateOperation>().Single();
         Assert.Equal(Mutator.Delete, mutate.Mutations.Single().Mutator);
     }

@@ -1,0 +1,278 @@
+using System.Text.Json.Nodes;
+using L2Gateway.Ovsdb.Data;
+
+namespace L2Gateway.Agent.Tests;
+
+/// <summary>The agent against real switch databases: what a connection writes, and convergence after failures.</summary>
+public sealed class AgentTests
+{
+    /// <summary>The switch's content as sorted lines, one per row or binding; duplicates stay visible.</summary>
+    private static async Task<List<string>> ContentAsync(SwitchDb sw)
+    {
+        var db = await sw.RowsAsync(["Logical_Switch", "Physical_Locator", "Physical_Locator_Set", "Physical_Port", "Ucast_Macs_Remote", "Mcast_Macs_Remote"]);
+        var ls = db["Logical_Switch"].ToDictionary(r => r.Uuid, r => r.GetString("name"));
+        var locators = db["Physical_Locator"].ToDictionary(r => r.Uuid, r => r.GetString("dst_ip"));
+        var sets = db["Physical_Locator_Set"].ToDictionary(r => r.Uuid, r => r.GetUuidSet("locators"));
+        var lines = new List<string>();
+        foreach (var row in db["Logical_Switch"])
+        {
+            lines.Add($"LS {row.GetString("name")} key={row.GetOptionalInteger("tunnel_key")} desc={row.GetString("description")}");
+        }
+
+        foreach (var row in db["Physical_Port"])
+        {
+            foreach (var (vlan, target) in row.GetIntegerUuidMap("vlan_bindings"))
+            {
+                lines.Add($"BIND {row.GetString("name")}/{vlan} {ls[target]}");
+            }
+        }
+
+        foreach (var row in db["Ucast_Macs_Remote"])
+        {
+            lines.Add($"UCAST {row.GetString("MAC")} {row.GetString("ipaddr")} {ls[row.GetUuid("logical_switch")]} {locators[row.GetUuid("locator")]}");
+        }
+
+        foreach (var row in db["Mcast_Macs_Remote"])
+        {
+            var ips = sets[row.GetUuid("locator_set")].Select(l => locators[l]).Order(StringComparer.Ordinal);
+            lines.Add($"MCAST {row.GetString("MAC")} {ls[row.GetUuid("logical_switch")]} {string.Join(",", ips)}");
+        }
+
+        lines.Add($"LOCATORS {locators.Count}/{locators.Values.Distinct().Count()}");
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    private static async Task ConvergesToAsync(SwitchDb sw, List<string> expected, string what)
+    {
+        List<string> last = [];
+        try
+        {
+            await Eventually.HoldsAsync(async () => (last = await ContentAsync(sw)).SequenceEqual(expected), what);
+        }
+        catch (Exception e) when (e is Xunit.Sdk.FailException)
+        {
+            Assert.Fail($"{what}\nexpected:\n  {string.Join("\n  ", expected)}\nactual:\n  {string.Join("\n  ", last)}");
+        }
+    }
+
+    private sealed record World(Controller Server, string Network, string Gateway, string Connection);
+
+    private static async Task<string> NetworkAsync(Controller server, string name, int vni) =>
+        (string)(await server.PostAsync("/v2.0/networks", $$$"""{"network":{"name":"{{{name}}}","provider:network_type":"vxlan","provider:segmentation_id":{{{vni}}}}}"""))["network"]!["id"]!;
+
+    private static async Task<string> PortAsync(Controller server, string network, string mac, string ip, string host) =>
+        (string)(await server.PostAsync("/v2.0/ports", $$$"""{"port":{"network_id":"{{{network}}}","mac_address":"{{{mac}}}","fixed_ips":[{"ip_address":"{{{ip}}}"}],"binding:host_id":"{{{host}}}"}}"""))["port"]!["id"]!;
+
+    private static async Task<string> GatewayAsync(Controller server, string name, string device, string interfaces) =>
+        (string)(await server.PostAsync("/v2.0/l2-gateways", $$$"""{"l2_gateway":{"name":"{{{name}}}","devices":[{"device_name":"{{{device}}}","interfaces":{{{interfaces}}}}]}}"""))["l2_gateway"]!["id"]!;
+
+    private static async Task<string> ConnectAsync(Controller server, string gateway, string network, string extra = "") =>
+        (string)(await server.PostAsync("/v2.0/l2-gateway-connections", $$$"""{"l2_gateway_connection":{"l2_gateway_id":"{{{gateway}}}","network_id":"{{{network}}}"{{{extra}}}}}"""))["l2_gateway_connection"]!["id"]!;
+
+    private static async Task SwitchKnownAsync(Controller server, string name) =>
+        await Eventually.HoldsAsync(
+            async () => ((await server.GetAsync("/v2.0/l2-gateway-switches"))["l2_gateway_switches"]!.AsArray()).Any(s => (string?)s!["name"] == name),
+            $"switch {name} reported");
+
+    private static async Task<string> StatusAsync(Controller server, string connection) =>
+        (string)(await server.GetAsync($"/v2.0/l2-gateway-connections/{connection}"))["l2_gateway_connection"]!["status"]!;
+
+    [Fact]
+    public async Task Connection_lifecycle_writes_exactly_the_spec_rows_and_keeps_them_right()
+    {
+        using var sw = new SwitchDb();
+        await using var server = await Controller.StartAsync();
+        await using var agent = await RunningAgent.StartAsync(server.Url, "agent-a", sw);
+        await SwitchKnownAsync(server, "tor1");
+
+        // Foreign configuration on the switch: must survive everything below.
+        sw.Vtep("add-ls foreign -- set Logical_Switch foreign tunnel_key=9 -- bind-ls tor1 p2 9 foreign -- add-ucast-remote foreign 02:00:00:00:99:99 198.51.100.9");
+        var foreign = new List<string> { "BIND p2/9 foreign", "LS foreign key=9 desc=", "UCAST 02:00:00:00:99:99  foreign 198.51.100.9" };
+
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute2","tunnel_ip":"10.0.0.12"}}""");
+        var net = await NetworkAsync(server, "blue", 5000);
+        var vm1 = await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1","segmentation_id":[100]}]""");
+        var connection = await ConnectAsync(server, gw, net);
+
+        List<string> Expected(params string[] rows) => [.. foreign, .. rows];
+        await ConvergesToAsync(sw, [.. Expected(
+            $"LS {net} key=5000 desc=blue",
+            $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11",
+            "LOCATORS 2/2").Order(StringComparer.Ordinal)], "connection create");
+        await Eventually.HoldsAsync(async () => await StatusAsync(server, connection) == "ACTIVE", "connection ACTIVE");
+
+        // A port added, one moved to another host: the rows and the flood list follow.
+        await PortAsync(server, net, "02:00:00:00:00:02", "192.168.0.2", "compute2");
+        await server.PutAsync($"/v2.0/ports/{vm1}", """{"port":{"binding:host_id":"compute2"}}""");
+        await ConvergesToAsync(sw, [.. Expected(
+            $"LS {net} key=5000 desc=blue",
+            $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.12",
+            $"UCAST 02:00:00:00:00:02 192.168.0.2 {net} 10.0.0.12",
+            $"MCAST unknown-dst {net} 10.0.0.12",
+            "LOCATORS 2/2").Order(StringComparer.Ordinal)], "port added and moved");
+
+        // Drift: rows deleted and altered by hand are repaired.
+        sw.Vtep($"del-ucast-remote {net} 02:00:00:00:00:02 -- unbind-ls tor1 p1 100");
+        await ConvergesToAsync(sw, [.. Expected(
+            $"LS {net} key=5000 desc=blue",
+            $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.12",
+            $"UCAST 02:00:00:00:00:02 192.168.0.2 {net} 10.0.0.12",
+            $"MCAST unknown-dst {net} 10.0.0.12",
+            "LOCATORS 2/2").Order(StringComparer.Ordinal)], "drift repaired");
+
+        // Gateway update moves the binding; connection delete removes exactly what was the product's.
+        await server.PutAsync($"/v2.0/l2-gateways/{gw}", """{"l2_gateway":{"devices":[{"device_name":"tor1","interfaces":[{"name":"p1","segmentation_id":[200]}]}]}}""");
+        await ConvergesToAsync(sw, [.. Expected(
+            $"LS {net} key=5000 desc=blue",
+            $"BIND p1/200 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.12",
+            $"UCAST 02:00:00:00:00:02 192.168.0.2 {net} 10.0.0.12",
+            $"MCAST unknown-dst {net} 10.0.0.12",
+            "LOCATORS 2/2").Order(StringComparer.Ordinal)], "gateway update");
+        await server.DeleteAsync($"/v2.0/l2-gateway-connections/{connection}");
+        await ConvergesToAsync(sw, [.. Expected("LOCATORS 1/1").Order(StringComparer.Ordinal)], "connection delete");
+    }
+
+    [Fact]
+    public async Task Two_gateways_on_one_network_share_rows_and_switches_flood_to_each_other()
+    {
+        using var tor1 = new SwitchDb("tor1", "192.0.2.1");
+        using var tor2 = new SwitchDb("tor2", "192.0.2.2", "e1");
+        await using var server = await Controller.StartAsync();
+        await using var agent = await RunningAgent.StartAsync(server.Url, "agent-b", tor1, tor2);
+        await SwitchKnownAsync(server, "tor1");
+        await SwitchKnownAsync(server, "tor2");
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", 6000);
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        var a = await GatewayAsync(server, "a", "tor1", """[{"name":"p1"}]""");
+        var b = await GatewayAsync(server, "b", "tor1", """[{"name":"p2"}]""");
+        var c = await GatewayAsync(server, "c", "tor2", """[{"name":"e1"}]""");
+        await ConnectAsync(server, a, net, ""","segmentation_id":10""");
+        await ConnectAsync(server, b, net, ""","segmentation_id":20""");
+        await ConnectAsync(server, c, net, ""","segmentation_id":30""");
+
+        await ConvergesToAsync(tor1, [.. new[]
+        {
+            $"LS {net} key=6000 desc=blue", $"BIND p1/10 {net}", $"BIND p2/20 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11,192.0.2.2", "LOCATORS 2/2",
+        }.Order(StringComparer.Ordinal)], "tor1 shares one logical switch and floods to tor2");
+        await ConvergesToAsync(tor2, [.. new[]
+        {
+            $"LS {net} key=6000 desc=blue", $"BIND e1/30 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11,192.0.2.1", "LOCATORS 2/2",
+        }.Order(StringComparer.Ordinal)], "tor2 floods to tor1");
+    }
+
+    [Fact]
+    public async Task Wiped_switch_restarted_agent_and_outage_all_converge_without_duplicates()
+    {
+        using var sw = new SwitchDb();
+        await using var server = await Controller.StartAsync();
+        var agent = await RunningAgent.StartAsync(server.Url, "agent-c", sw);
+        await SwitchKnownAsync(server, "tor1");
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", 7000);
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        List<string> expected = [.. new[]
+        {
+            $"LS {net} key=7000 desc=blue", $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
+        }.Order(StringComparer.Ordinal)];
+        await ConvergesToAsync(sw, expected, "first programming");
+
+        sw.WipeAndRestart();
+        await ConvergesToAsync(sw, expected, "switch database wiped and restarted");
+
+        await agent.DisposeAsync();
+        agent = await RunningAgent.StartAsync(server.Url, "agent-c", sw);
+        await Task.Delay(1000);
+        await ConvergesToAsync(sw, expected, "agent restarted");
+
+        // The switch is away while a port is added: the change lands when it is back.
+        sw.Kill();
+        await PortAsync(server, net, "02:00:00:00:00:02", "192.168.0.2", "compute1");
+        await Task.Delay(500);
+        sw.Start();
+        expected = [.. expected.Append($"UCAST 02:00:00:00:00:02 192.168.0.2 {net} 10.0.0.11").Order(StringComparer.Ordinal)];
+        await ConvergesToAsync(sw, expected, "change made during an outage");
+        await agent.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Two_agents_on_one_switch_one_writes_and_the_other_takes_over()
+    {
+        using var sw = new SwitchDb();
+        await using var server = await Controller.StartAsync();
+        var first = await RunningAgent.StartAsync(server.Url, "agent-1", sw);
+        await Eventually.HoldsAsync(() => Task.FromResult(first.IsWriter("tor1")), "first agent writes");
+        await using var second = await RunningAgent.StartAsync(server.Url, "agent-2", sw);
+        await Task.Delay(500);
+        Assert.False(second.IsWriter("tor1"));
+
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", 8000);
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await SwitchKnownAsync(server, "tor1");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        await ConvergesToAsync(sw, [.. new[] { $"LS {net} key=8000 desc=blue", $"BIND p1/100 {net}", "LOCATORS 0/0" }.Order(StringComparer.Ordinal)], "programmed by the writer");
+
+        await first.DisposeAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(second.IsWriter("tor1")), "second agent takes the lock");
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        await ConvergesToAsync(sw, [.. new[]
+        {
+            $"LS {net} key=8000 desc=blue", $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
+        }.Order(StringComparer.Ordinal)], "programmed by the new writer");
+    }
+
+    [Fact]
+    public async Task Learned_macs_and_faults_reach_the_inventory_and_the_fdb()
+    {
+        using var sw = new SwitchDb();
+        await using var server = await Controller.StartAsync();
+        await using var agent = await RunningAgent.StartAsync(server.Url, "agent-d", sw);
+        await SwitchKnownAsync(server, "tor1");
+        var net = await NetworkAsync(server, "blue", 9000);
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        await Eventually.HoldsAsync(async () => (await sw.RowsAsync("Logical_Switch")).Count == 1, "logical switch written");
+
+        sw.Vtep($"add-ucast-local {net} 02:00:00:00:00:20 192.0.2.1");
+        await Eventually.HoldsAsync(
+            async () => (await server.GetAsync($"/v2.0/networks/{net}/l2gw-fdb"))["l2gw_fdb"]!["macs"]!.AsArray().Any(m => (string?)m!["mac"] == "02:00:00:00:00:20"),
+            "learned MAC in l2gw-fdb");
+        var fdb = (await server.GetAsync($"/v2.0/networks/{net}/l2gw-fdb"))["l2gw_fdb"]!;
+        Assert.Equal("""["192.0.2.1"]""", fdb["flood"]!.ToJsonString());
+
+        sw.Vtep("set Physical_Port p2 port_fault_status=[\\\"down\\\"]");
+        await Eventually.HoldsAsync(
+            async () => (await server.GetAsync("/v2.0/l2-gateway-switches/tor1"))["l2_gateway_switch"]!["ports"]!.AsArray()
+                .Any(p => (string?)p!["name"] == "p2" && (string?)p["fault_status"] == "down"),
+            "port fault in the inventory");
+
+        // Now that the inventory knows p2 is faulty, a connection to it is refused.
+        var gw2 = await GatewayAsync(server, "gw2", "tor1", """[{"name":"p2"}]""");
+        using var http = new HttpClient { BaseAddress = server.Url };
+        using var response = await http.PostAsync(
+            new Uri("v2.0/l2-gateway-connections", UriKind.Relative),
+            new StringContent($$$"""{"l2_gateway_connection":{"l2_gateway_id":"{{{gw2}}}","network_id":"{{{net}}}","segmentation_id":5}}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, response.StatusCode);
+        var agents = (await server.GetAsync("/v2.0/agents"))["agents"]!.AsArray();
+        Assert.Contains(agents, a => (string?)a!["host"] == "agent-d" && (bool)a["alive"]!);
+    }
+}
