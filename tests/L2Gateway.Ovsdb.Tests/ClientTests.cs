@@ -92,6 +92,19 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
     }
 
     [Fact]
+    public async Task Non_ascii_and_json_special_strings_round_trip_through_the_server()
+    {
+        await using var client = await OvsdbClient.ConnectAsync(_server.UnixEndpoint);
+        var name = "ls-ü-" + Guid.NewGuid().ToString("N")[..6];
+        const string Text = "hôte é 漢字 😀 <&> \"quoted\" \\ back\nslash \u0001";
+        var uuid = (await client.TransactAsync(Db, Op.Insert("Logical_Switch").Set("name", name).Set("description", Text))).EnsureSuccess().InsertedUuid(0);
+        var row = (await client.TransactAsync(Db, Op.Select("Logical_Switch").Where("name", name))).EnsureSuccess().Operations[0]!.Rows![0];
+        Assert.Equal(uuid, row.Uuid);
+        Assert.Equal(Text, row.GetString("description"));
+        Assert.Contains("漢字", _server.VtepCtl($"get Logical_Switch {uuid} description"));
+    }
+
+    [Fact]
     public async Task Schema_violations_are_rejected_before_sending()
     {
         await using var client = await OvsdbClient.ConnectAsync(_server.TcpEndpoint);

@@ -6,7 +6,15 @@ namespace L2Gateway.Ovsdb.Protocol;
 /// <summary>Serializes JSON-RPC 1.0 messages; one message per buffer so callers never interleave.</summary>
 public static class JsonRpcWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, Indented = false };
+    /// <summary>
+    /// Minimal escaping: the peer is an OVSDB server, not an HTML page, so '&lt;' or non-ASCII text need
+    /// not become \u escapes (which would only make messages larger).
+    /// </summary>
+    public static JsonWriterOptions WriterOptions { get; } = new()
+    {
+        Indented = false,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static ReadOnlyMemory<byte> Request(string method, Action<Utf8JsonWriter> writeParams, long? id)
     {
