@@ -199,6 +199,57 @@ public class ReplicaTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServe
     }
 
     [Fact]
+    public async Task Concurrent_readers_always_see_consistent_snapshots()
+    {
+        using var server = new OvsdbServer();
+        server.VtepCtl("add-ls conc -- add-ucast-remote conc 00:00:00:00:00:01 10.0.0.1");
+        await using var replica = NewReplica(server.TcpEndpoint);
+        await replica.StartAsync();
+        await replica.Ready.WaitAsync(Generous);
+        var ls = replica.Tables["Logical_Switch"].FindOne("name", "conc")!.Uuid;
+        var locator = replica.Tables["Physical_Locator"].Rows.Keys.Single();
+        using var stop = new CancellationTokenSource();
+        var checks = 0L;
+
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var macs = replica.Snapshot["Ucast_Macs_Remote"];
+                foreach (var row in macs.Rows.Values)
+                {
+                    Assert.Contains(row, macs.Find("MAC,logical_switch", row["MAC"], row["logical_switch"]));
+                }
+
+                Assert.Equal(macs.Count, macs.Rows.Values.Select(r => r.GetString("MAC")).Distinct().Count());
+                Interlocked.Increment(ref checks);
+            }
+        })).ToList();
+
+        await using var client = await OvsdbClient.ConnectAsync(server.TcpEndpoint);
+        for (var i = 0; i < 40; i++)
+        {
+            var ops = new List<Operation>();
+            for (var j = 0; j < 25; j++)
+            {
+                ops.Add(Op.Insert("Ucast_Macs_Remote").Set("MAC", $"02:00:00:00:{i:x2}:{j:x2}").Set("logical_switch", ls).Set("locator", locator));
+            }
+
+            if (i % 2 == 1)
+            {
+                ops.Add(Op.Delete("Ucast_Macs_Remote").Where("MAC", ConditionFunction.Includes, $"02:00:00:00:{i - 1:x2}:00"));
+            }
+
+            (await client.TransactAsync(Db, ops)).EnsureSuccess();
+        }
+
+        await WaitUntil(() => replica.Tables["Ucast_Macs_Remote"].Count == 1 + (40 * 25) - 20, "all transactions replicated");
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        Assert.True(Interlocked.Read(ref checks) > 0);
+    }
+
+    [Fact]
     public async Task Gives_up_after_max_reconnect_attempts()
     {
         var port = OvsdbServer.FreePort();
