@@ -117,7 +117,11 @@ public class ReplicaTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServe
     {
         using var server = new OvsdbServer(clustered: true);
         server.VtepCtl("add-ls keep -- add-ls gone");
-        await using var replica = NewReplica(server.TcpEndpoint, new OvsdbReplicaOptions { ReconnectInitialDelay = TimeSpan.FromSeconds(1) });
+        await using var replica = NewReplica(server.TcpEndpoint, new OvsdbReplicaOptions
+        {
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+        });
         var states = new List<OvsdbConnectionState>();
         replica.ConnectionStateChanged += (_, e) =>
         {
@@ -146,7 +150,7 @@ public class ReplicaTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServe
         server.VtepCtl("add-ls while-away");
 
         var e = await resync.Task.WaitAsync(Generous);
-        Assert.Equal(2, replica.SyncCount);
+        Assert.True(replica.SyncCount >= 2);
 
         // A clustered database keeps transaction history, so monitor_cond_since resumes without a dump.
         Assert.True(replica.LastResyncWasIncremental);
