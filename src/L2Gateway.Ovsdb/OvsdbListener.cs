@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using L2Gateway.Ovsdb.Operations;
 
 namespace L2Gateway.Ovsdb;
@@ -9,17 +11,36 @@ public sealed record AcceptedSwitch(OvsdbClient Client, EndPoint? RemoteEndPoint
 
 /// <summary>
 /// Passive mode: listens for hardware-VTEP switches whose ovsdb-server connects out to us (a "Manager"
-/// row such as tcp:CONTROLLER:6640). Each accepted connection is an ordinary <see cref="OvsdbClient"/>.
+/// row such as tcp:CONTROLLER:6640 or ssl:CONTROLLER:6640). Each accepted connection is an ordinary
+/// <see cref="OvsdbClient"/>.
 /// </summary>
 public sealed class OvsdbListener : IAsyncDisposable
 {
     private readonly TcpListener _listener;
     private readonly OvsdbClientOptions _options;
+    private readonly X509Certificate2? _certificate;
+    private readonly X509Certificate2Collection? _ca;
 
-    public OvsdbListener(IPEndPoint endpoint, OvsdbClientOptions? options = null)
+    /// <param name="useTls">
+    /// Accept TLS ("ssl:" managers): <paramref name="options"/> must name the private key, certificate and
+    /// CA files; the peer must present a certificate issued by that CA.
+    /// </param>
+    public OvsdbListener(IPEndPoint endpoint, OvsdbClientOptions? options = null, bool useTls = false)
     {
-        _listener = new TcpListener(endpoint);
         _options = options ?? new OvsdbClientOptions();
+        if (useTls)
+        {
+            if (_options.CertificateFile is null || _options.PrivateKeyFile is null || _options.CaCertificateFile is null)
+            {
+                throw new ArgumentException("TLS needs PrivateKeyFile, CertificateFile and CaCertificateFile", nameof(options));
+            }
+
+            _certificate = X509Certificate2.CreateFromPemFile(_options.CertificateFile, _options.PrivateKeyFile);
+            _ca = [];
+            _ca.ImportFromPemFile(_options.CaCertificateFile);
+        }
+
+        _listener = new TcpListener(endpoint);
     }
 
     /// <summary>The bound address; with port 0 the system picks one.</summary>
@@ -31,7 +52,36 @@ public sealed class OvsdbListener : IAsyncDisposable
     {
         var socket = await _listener.AcceptSocketAsync(cancellationToken);
         socket.NoDelay = true;
-        return OvsdbClient.FromStream(new NetworkStream(socket, ownsSocket: true), $"tcp:{socket.RemoteEndPoint}", _options);
+        var network = new NetworkStream(socket, ownsSocket: true);
+        if (_certificate is null)
+        {
+            return OvsdbClient.FromStream(network, $"tcp:{socket.RemoteEndPoint}", _options);
+        }
+
+        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.ConnectTimeout);
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = _certificate,
+                ClientCertificateRequired = true,
+                RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, _ca!),
+            }, timeout.Token);
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            await ssl.DisposeAsync();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new OvsdbConnectionException($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}", ex);
+        }
+
+        return OvsdbClient.FromStream(ssl, $"ssl:{socket.RemoteEndPoint}", _options);
     }
 
     /// <summary>Accepts the next connection and reads its Physical_Switch names from <paramref name="database"/>.</summary>
@@ -59,6 +109,7 @@ public sealed class OvsdbListener : IAsyncDisposable
     {
         _listener.Stop();
         _listener.Dispose();
+        _certificate?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

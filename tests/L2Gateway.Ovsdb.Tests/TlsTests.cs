@@ -71,12 +71,11 @@ public sealed class TestPki : IDisposable
     }
 }
 
-public class TlsTests
+public class TlsTests(TestPki pki) : IClassFixture<TestPki>
 {
     [Fact]
     public async Task Ssl_endpoint_with_client_certificate_and_ca_verification()
     {
-        using var pki = new TestPki();
         var sslPort = OvsdbServer.FreePort();
         using var server = new OvsdbServer(
             $"--private-key={pki.ServerCert.Key}",
@@ -103,6 +102,26 @@ public class TlsTests
             await using var c = await OvsdbClient.ConnectAsync(endpoint, rogue);
             await c.ListDatabasesAsync();
         });
+    }
+
+    [Fact]
+    public async Task Passive_ssl_listener_accepts_a_switch_with_a_certificate_from_the_trusted_ca()
+    {
+        using var server = new OvsdbServer(
+            $"--private-key={pki.ServerCert.Key}",
+            $"--certificate={pki.ServerCert.Cert}",
+            $"--ca-cert={pki.CaCert}",
+            "--remote=db:hardware_vtep,Global,managers");
+        server.VtepCtl("add-ps tls-tor");
+        var options = new OvsdbClientOptions { PrivateKeyFile = pki.ClientCert.Key, CertificateFile = pki.ClientCert.Cert, CaCertificateFile = pki.CaCert };
+        await using var listener = new OvsdbListener(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), options, useTls: true);
+        listener.Start();
+        server.VtepCtl($"set-manager ssl:127.0.0.1:{listener.LocalEndPoint.Port}");
+
+        var accepted = await listener.AcceptSwitchAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using var client = accepted.Client;
+        Assert.StartsWith("ssl:", client.Endpoint, StringComparison.Ordinal);
+        Assert.Equal(["tls-tor"], accepted.PhysicalSwitchNames);
     }
 
     private static async Task<OvsdbClient> ConnectWhenListening(string endpoint, OvsdbClientOptions options)
