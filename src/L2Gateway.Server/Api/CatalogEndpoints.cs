@@ -459,15 +459,30 @@ public static class CatalogEndpoints
         return Results.NoContent();
     }
 
-    private static Task<IResult> ListSwitches(HttpContext http, Policy policy, Store store) =>
-        ListAsync(http, policy, store, "get_l2_gateway_switch", "l2_gateway_switches", db => db.Switches, SwitchColumns, _ => "", Views.Switch, (q, name) => q.FirstOrDefaultAsync(s => s.Name == name), scoped: false, idKey: "name");
+    private static async Task<IResult> ListSwitches(HttpContext http, Policy policy, Store store, DesiredStateService desired)
+    {
+        var macs = await store.ReadAsync(db => db.LocalMacs.ToListAsync(http.RequestAborted), http.RequestAborted);
+        var bySwitch = macs.GroupBy(m => m.Switch, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        return await ListAsync(
+            http, policy, store, "get_l2_gateway_switch", "l2_gateway_switches", db => db.Switches, SwitchColumns, _ => "",
+            s => Views.Switch(s, bySwitch.GetValueOrDefault(s.Name) ?? [], desired.For(s.Name)),
+            (q, name) => q.FirstOrDefaultAsync(s => s.Name == name), scoped: false, idKey: "name");
+    }
 
-    private static async Task<IResult> ShowSwitch(HttpContext http, string name, Policy policy, Store store)
+    private static async Task<IResult> ShowSwitch(HttpContext http, string name, Policy policy, Store store, DesiredStateService desired)
     {
         policy.Authorize("get_l2_gateway_switch", http.Caller());
-        var row = await store.ReadAsync(db => db.Switches.FirstOrDefaultAsync(s => s.Name == name, http.RequestAborted), http.RequestAborted)
-            ?? throw L2GatewayException.NotFound("L2GatewaySwitchNotFound", $"Switch {name} has not been reported by any agent");
-        return Http.One("l2_gateway_switch", Views.Switch(row), ListQuery.ParseFields(http.Request.Query));
+        var (row, macs) = await store.ReadAsync(
+            async db => (
+                await db.Switches.FirstOrDefaultAsync(s => s.Name == name, http.RequestAborted),
+                await db.LocalMacs.Where(m => m.Switch == name).OrderBy(m => m.Mac).ToListAsync(http.RequestAborted)),
+            http.RequestAborted);
+        if (row is null)
+        {
+            throw L2GatewayException.NotFound("L2GatewaySwitchNotFound", $"Switch {name} has not been reported by any agent");
+        }
+
+        return Http.One("l2_gateway_switch", Views.Switch(row, macs, desired.For(name)), ListQuery.ParseFields(http.Request.Query));
     }
 
     private static async Task<IResult> ListAsync<TRow>(

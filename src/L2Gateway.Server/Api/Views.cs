@@ -138,12 +138,22 @@ public static class Views
         return new JsonObject { ["id"] = row.Id, ["name"] = row.Name, ["tunnel_ip"] = row.TunnelIp };
     }
 
-    public static JsonObject Switch(SwitchRow row)
+    public static JsonObject Switch(SwitchRow row, IReadOnlyList<LocalMacRow> localMacs, Core.Planning.SwitchDesiredState desired)
     {
         ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(localMacs);
+        ArgumentNullException.ThrowIfNull(desired);
         var sw = row.ToDomain();
         return new JsonObject
         {
+            ["connected"] = row.Connected,
+            ["desired_revision"] = desired.Revision,
+            ["applied_revision"] = row.AppliedRevision,
+            ["last_error"] = row.LastError,
+            ["vlan_bindings"] = new JsonArray([.. desired.VlanBindings.Select(b => (JsonNode)new JsonObject { ["port"] = b.Port, ["vlan"] = b.Vlan, ["logical_switch"] = b.LogicalSwitch })]),
+            ["remote_mac_count"] = desired.UcastRemotes.Count,
+            ["local_mac_count"] = localMacs.Count,
+            ["local_macs"] = new JsonArray([.. localMacs.Select(m => (JsonNode)new JsonObject { ["mac"] = m.Mac, ["ip"] = m.IpAddress, ["logical_switch"] = m.LogicalSwitch, ["tunnel_ip"] = m.TunnelIp })]),
             ["name"] = sw.Name,
             ["description"] = sw.Description,
             ["tunnel_ips"] = new JsonArray([.. sw.TunnelIps.Select(t => (JsonNode)t)]),
