@@ -254,6 +254,36 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
         }
     }
 
+    [Fact]
+    public async Task Monitor_cond_where_clause_filters_rows()
+    {
+        await using var client = await OvsdbClient.ConnectAsync(_server.TcpEndpoint);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        _server.VtepCtl($"add-ls wanted-{tag} -- add-ls other-{tag}");
+        var updates = System.Threading.Channels.Channel.CreateUnbounded<Protocol.MonitorUpdate>();
+        var request = new Protocol.MonitorRequest("Logical_Switch")
+        {
+            Columns = ["name", "description"],
+            Where = [new Condition("name", ConditionFunction.Equal, $"wanted-{tag}")],
+        };
+        var initial = await client.MonitorAsync(Db, "cond", [request], Protocol.MonitorMethod.MonitorCond, u => updates.Writer.TryWrite(u));
+        var row = Assert.Single(initial.Updates.Tables["Logical_Switch"]);
+        Assert.Equal($"wanted-{tag}", row.New!["name"].Single.AsString());
+
+        _server.VtepCtl($"set Logical_Switch other-{tag} description=ignored -- set Logical_Switch wanted-{tag} description=seen");
+        Protocol.MonitorUpdate u;
+        do
+        {
+            u = await updates.Reader.ReadAsync().AsTask().WaitAsync(Generous);
+        }
+        while (u.IsInitial);
+        var modify = Assert.Single(u.Updates.Tables["Logical_Switch"]);
+        Assert.Equal(row.Uuid, modify.Uuid);
+        Assert.Equal(Protocol.RowUpdateKind.Modify, modify.Kind);
+
+        await Assert.ThrowsAsync<OvsdbSchemaException>(() => client.MonitorAsync(Db, "bad", [new Protocol.MonitorRequest("Logical_Switch") { Columns = ["nope"] }], Protocol.MonitorMethod.MonitorCond, _ => { }));
+    }
+
     private static WaitOperation BlockingWait() =>
         Op.Wait("Global").Columns("other_config").Until(true).Row(new Dictionary<string, OvsdbDatum> { ["other_config"] = OvsdbDatum.Map(("never", "true")) });
 }
