@@ -417,35 +417,37 @@ public sealed class OvsdbReplica : IAsyncDisposable
             var table = tables[group.Key];
             var rows = table.Rows.ToBuilder();
             var indexes = table.IndexData.ToDictionary(i => i.Key, i => i.Value.ToBuilder(), StringComparer.Ordinal);
+            var definitions = indexes.Keys.Select(k => (Definition: table.Definitions[k], Index: indexes[k])).ToArray();
             foreach (var change in group)
             {
-                foreach (var (indexName, index) in indexes)
+                foreach (var (def, index) in definitions)
                 {
-                    var def = table.Definitions[indexName];
-                    if (change.Old is not null)
+                    var oldKey = change.Old is null ? null : def.KeyOf(change.Old);
+                    var newKey = change.New is null ? null : def.KeyOf(change.New);
+                    if (oldKey is not null && newKey is not null && oldKey.Equals(newKey))
                     {
-                        var key = def.KeyOf(change.Old);
-                        if (index.TryGetValue(key, out var set))
+                        continue; // the indexed columns did not change
+                    }
+
+                    if (oldKey is not null && index.TryGetValue(oldKey, out var set))
+                    {
+                        set = set.Remove(change.Uuid);
+                        if (set.IsEmpty)
                         {
-                            set = set.Remove(change.Uuid);
-                            if (set.IsEmpty)
-                            {
-                                index.Remove(key);
-                            }
-                            else
-                            {
-                                index[key] = set;
-                            }
+                            index.Remove(oldKey);
+                        }
+                        else
+                        {
+                            index[oldKey] = set;
                         }
                     }
 
-                    if (change.New is not null)
+                    if (newKey is not null)
                     {
-                        var key = def.KeyOf(change.New);
-                        var existing = index.TryGetValue(key, out var set) ? set : [];
+                        var existing = index.TryGetValue(newKey, out var current) ? current : [];
                         if (!existing.Contains(change.Uuid))
                         {
-                            index[key] = existing.Add(change.Uuid);
+                            index[newKey] = existing.Add(change.Uuid);
                         }
                     }
                 }

@@ -39,7 +39,16 @@ public sealed record IndexDefinition(string Table, IReadOnlyList<string> Columns
     /// <summary>The columns joined with ','; used to look the index up.</summary>
     public string Name => string.Join(",", Columns);
 
-    internal IndexKey KeyOf(Row row) => new([.. Columns.Select(c => row.TryGet(c, out var d) ? d : OvsdbDatum.EmptySet)]);
+    internal IndexKey KeyOf(Row row)
+    {
+        var parts = new OvsdbDatum[Columns.Count];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i] = row.TryGet(Columns[i], out var d) ? d : OvsdbDatum.EmptySet;
+        }
+
+        return new IndexKey(parts);
+    }
 }
 
 /// <summary>An immutable view of one replicated table; safe to read from any thread.</summary>
