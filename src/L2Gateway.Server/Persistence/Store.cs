@@ -9,6 +9,9 @@ namespace L2Gateway.Server.Persistence;
 /// and the write that follows them see the same data. Writes are short; this costs little and rules out races
 /// on quotas, duplicate connections and VLAN conflicts.
 /// </summary>
+/// <summary>A row a committed write stored or removed.</summary>
+public readonly record struct RowChange(object Row, bool Deleted);
+
 public sealed class Store : IDisposable
 {
     private const long WriteLockKey = 0x4C32_4757; // "L2GW"
@@ -27,8 +30,12 @@ public sealed class Store : IDisposable
 
     public DatabaseSettings Settings { get; }
 
-    /// <summary>Raised after each committed write, for whoever recomputes what depends on stored data.</summary>
-    public event Action? Committed;
+    /// <summary>
+    /// Raised after each committed write with the rows it added, changed or removed, for whoever keeps a copy of
+    /// what depends on stored data. (Bulk <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> are not reported: they are
+    /// only used on tables that copy does not hold.)
+    /// </summary>
+    public event Action<IReadOnlyList<RowChange>>? Committed;
 
     public async Task<T> ReadAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
     {
@@ -37,8 +44,13 @@ public sealed class Store : IDisposable
         return await work(db);
     }
 
-    public async Task<T> WriteAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default) =>
+        WriteAsync(work, _ => true, cancellationToken);
+
+    /// <summary>A write whose result tells whether it changed anything the desired switch state depends on.</summary>
+    public async Task<T> WriteAsync<T>(Func<L2GatewayDbContext, Task<T>> work, Func<T, bool> affectsPlan, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(affectsPlan);
         ArgumentNullException.ThrowIfNull(work);
         await writeLock.WaitAsync(cancellationToken);
         try
@@ -51,9 +63,17 @@ public sealed class Store : IDisposable
             }
 
             var result = await work(db);
+            var changes = db.ChangeTracker.Entries()
+                .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+                .Select(e => new RowChange(e.Entity, e.State == EntityState.Deleted))
+                .ToList();
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            Committed?.Invoke();
+            if (affectsPlan(result))
+            {
+                Committed?.Invoke(changes);
+            }
+
             return result;
         }
         finally

@@ -17,7 +17,7 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
     }
 
     /// <summary>Records a heartbeat with the state of every switch the agent serves; returns the agent's id.</summary>
-    public Task<string> ReportAsync(AgentReport report, CancellationToken cancellationToken)
+    public async Task<string> ReportAsync(AgentReport report, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
         if (string.IsNullOrWhiteSpace(report.Host))
@@ -25,9 +25,11 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
             throw L2GatewayException.InvalidInput("an agent report needs a host");
         }
 
-        return store.WriteAsync(
+        var (id, _) = await store.WriteAsync(
             async db =>
             {
+                // Heartbeats come often; only a switch's appearance or new tunnel IPs change what is planned.
+                var planInputsChanged = false;
                 var agent = await db.Agents.FirstOrDefaultAsync(a => a.Host == report.Host, cancellationToken);
                 var isNew = agent is null;
                 agent ??= new AgentRow { Id = GatewayService.NewId(), Host = report.Host, ConfigurationsJson = "{}" };
@@ -68,7 +70,9 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
                     row.UpdatedAt = Now();
                     if (sw.Connected)
                     {
-                        row.TunnelIpsJson = Mapping.ToJson(sw.TunnelIps);
+                        var tunnelIps = Mapping.ToJson(sw.TunnelIps);
+                        planInputsChanged |= fresh || tunnelIps != row.TunnelIpsJson;
+                        row.TunnelIpsJson = tunnelIps;
                         row.FaultStatus = sw.FaultStatus;
                         row.PortsJson = Mapping.ToJson(sw.Ports);
                         row.Description = sw.Description;
@@ -89,9 +93,11 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
                     }
                 }
 
-                return agent.Id;
+                return (agent.Id, planInputsChanged);
             },
+            result => result.planInputsChanged,
             cancellationToken);
+        return id;
     }
 
     public Task DeleteAgentAsync(string id, CancellationToken cancellationToken) =>

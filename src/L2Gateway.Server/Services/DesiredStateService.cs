@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using L2Gateway.Core;
 using L2Gateway.Core.Planning;
 using L2Gateway.Server.Persistence;
@@ -6,33 +8,35 @@ using Microsoft.EntityFrameworkCore;
 namespace L2Gateway.Server.Services;
 
 /// <summary>
-/// Keeps the planner's output for every switch current: recomputed after each committed write in this process
-/// and on a timer (for writes made by other servers sharing the database), and wakes the agents' long polls
-/// when a switch's revision changes.
+/// Keeps the planner's output for every switch current and wakes the agents' long polls when a switch's revision
+/// changes. It holds its own copy of the planner's inputs: loaded once, then kept up to date from the rows each
+/// committed write reports, so that a change costs the planning, not a reload of every table. A full reload runs
+/// on a timer as well, which is how writes made by other servers on the same PostgreSQL database arrive.
 /// </summary>
 public sealed class DesiredStateService : BackgroundService
 {
     private readonly Store store;
     private readonly ILogger<DesiredStateService> logger;
     private readonly SemaphoreSlim refreshing = new(1, 1);
-    private readonly TimeSpan period;
+    private readonly TimeSpan fullReloadPeriod;
+    private readonly ConcurrentQueue<IReadOnlyList<RowChange>> changes = new();
+    private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile IReadOnlyDictionary<string, SwitchDesiredState> current = new Dictionary<string, SwitchDesiredState>();
     private TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Inputs? inputs;
     private int pending;
 
-    public DesiredStateService(Store store, ILogger<DesiredStateService> logger, TimeSpan? period = null)
+    public DesiredStateService(Store store, ILogger<DesiredStateService> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         this.store = store;
         this.logger = logger;
-        this.period = period ?? TimeSpan.FromSeconds(5);
+        fullReloadPeriod = store.Settings.Provider == DatabaseProvider.PostgreSql ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60);
         store.Committed += OnCommitted;
     }
 
     /// <summary>Completes once the first plan has been computed.</summary>
     public Task Ready => ready.Task;
-
-    private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The desired state of a switch; a switch with no connection wants none of the product's rows.</summary>
     public SwitchDesiredState For(string switchName) =>
@@ -41,8 +45,10 @@ public sealed class DesiredStateService : BackgroundService
     /// <summary>A task that completes the next time any switch's desired state changes.</summary>
     public Task NextChange => Volatile.Read(ref changed).Task;
 
-    private void OnCommitted()
+    private void OnCommitted(IReadOnlyList<RowChange> rows)
     {
+        changes.Enqueue(rows);
+
         // Coalesce bursts of writes into one recomputation running after them.
         if (Interlocked.Exchange(ref pending, 1) == 0)
         {
@@ -50,7 +56,7 @@ public sealed class DesiredStateService : BackgroundService
             {
                 try
                 {
-                    await RefreshAsync(CancellationToken.None);
+                    await RefreshAsync(full: false, CancellationToken.None);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -60,22 +66,41 @@ public sealed class DesiredStateService : BackgroundService
         }
     }
 
-    public async Task RefreshAsync(CancellationToken cancellationToken)
+    public async Task RefreshAsync(bool full, CancellationToken cancellationToken)
     {
         await refreshing.WaitAsync(cancellationToken);
         try
         {
             Interlocked.Exchange(ref pending, 0);
-            var input = await store.ReadAsync(
-                async db => new PlannerInput(
-                    [.. (await db.Gateways.ToListAsync(cancellationToken)).Select(g => g.ToDomain())],
-                    [.. (await db.Connections.ToListAsync(cancellationToken)).Select(c => c.ToDomain())],
-                    [.. (await db.Networks.ToListAsync(cancellationToken)).Select(n => n.ToDomain())],
-                    [.. (await db.Ports.ToListAsync(cancellationToken)).Select(p => p.ToDomain())],
-                    [.. (await db.Hosts.ToListAsync(cancellationToken)).Select(h => h.ToDomain())],
-                    [.. (await db.Switches.ToListAsync(cancellationToken)).Select(s => s.ToDomain())]),
-                cancellationToken);
-            var plan = Planner.Plan(input);
+            var started = Stopwatch.GetTimestamp();
+            if (full || inputs is null)
+            {
+                // Changes queued so far are in the database the load reads; later ones are applied after it.
+                changes.Clear();
+                inputs = await LoadAsync(cancellationToken);
+            }
+            else
+            {
+                var applied = 0;
+                while (changes.TryDequeue(out var batch))
+                {
+                    applied += batch.Count;
+                    inputs.Apply(batch);
+                }
+
+                if (applied == 0 && current.Count > 0)
+                {
+                    return;
+                }
+            }
+
+            var loaded = Stopwatch.GetTimestamp();
+            var plan = Planner.Plan(inputs.ToPlannerInput());
+            logger.LogDebug(
+                "desired state recomputed ({Kind}): inputs {Load:F1} ms, plan {Plan:F1} ms",
+                full ? "full" : "incremental",
+                Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(loaded).TotalMilliseconds);
             var before = current;
             var differs = plan.Count != before.Count
                 || plan.Any(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision);
@@ -93,21 +118,43 @@ public sealed class DesiredStateService : BackgroundService
         }
     }
 
+    private Task<Inputs> LoadAsync(CancellationToken cancellationToken) =>
+        store.ReadAsync(
+            async db =>
+            {
+                var result = new Inputs();
+                result.Apply([.. (await db.Gateways.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                result.Apply([.. (await db.Connections.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                result.Apply([.. (await db.Networks.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                result.Apply([.. (await db.Ports.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                result.Apply([.. (await db.Hosts.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                result.Apply([.. (await db.Switches.ToListAsync(cancellationToken)).Select(r => new RowChange(r, false))]);
+                return result;
+            },
+            cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(period);
-        do
+        using var timer = new PeriodicTimer(fullReloadPeriod);
+        try
         {
-            try
+            do
             {
-                await RefreshAsync(stoppingToken);
+                try
+                {
+                    await RefreshAsync(full: true, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    logger.LogError(e, "recomputing desired switch state failed");
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
-            {
-                logger.LogError(e, "recomputing desired switch state failed");
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     public override void Dispose()
@@ -115,5 +162,62 @@ public sealed class DesiredStateService : BackgroundService
         store.Committed -= OnCommitted;
         refreshing.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>The planner's inputs as domain records, by id.</summary>
+    private sealed class Inputs
+    {
+        private readonly Dictionary<string, Gateway> gateways = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Connection> connections = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Network> networks = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Port> ports = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Core.Host> hosts = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, SwitchInventory> switches = new(StringComparer.Ordinal);
+
+        public void Apply(IReadOnlyList<RowChange> batch)
+        {
+            foreach (var (row, deleted) in batch)
+            {
+                switch (row)
+                {
+                    case GatewayRow g:
+                        Set(gateways, g.Id, deleted ? null : g.ToDomain());
+                        break;
+                    case ConnectionRow c:
+                        Set(connections, c.Id, deleted ? null : c.ToDomain());
+                        break;
+                    case NetworkRow n:
+                        Set(networks, n.Id, deleted ? null : n.ToDomain());
+                        break;
+                    case PortRow p:
+                        Set(ports, p.Id, deleted ? null : p.ToDomain());
+                        break;
+                    case HostRow h:
+                        Set(hosts, h.Id, deleted ? null : h.ToDomain());
+                        break;
+                    case SwitchRow s:
+                        Set(switches, s.Name, deleted ? null : s.ToDomain());
+                        break;
+                    default:
+                        break; // Agents, learned MACs: not planner inputs.
+                }
+            }
+        }
+
+        private static void Set<T>(Dictionary<string, T> map, string key, T? value)
+            where T : class
+        {
+            if (value is null)
+            {
+                map.Remove(key);
+            }
+            else
+            {
+                map[key] = value;
+            }
+        }
+
+        public PlannerInput ToPlannerInput() =>
+            new([.. gateways.Values], [.. connections.Values], [.. networks.Values], [.. ports.Values], [.. hosts.Values], [.. switches.Values]);
     }
 }

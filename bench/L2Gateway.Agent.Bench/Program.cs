@@ -1,0 +1,462 @@
+// Agent benchmarks (issue: agent reconciliation). Prints figures; see bench/RESULTS.md for the method.
+//   dotnet run -c Release --project bench/L2Gateway.Agent.Bench [create|reconverge|all]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using L2Gateway.Core;
+using L2Gateway.Ovsdb;
+using L2Gateway.Ovsdb.Data;
+using L2Gateway.Ovsdb.HardwareVtep;
+using L2Gateway.Ovsdb.Operations;
+using L2Gateway.Server;
+using L2Gateway.Server.Persistence;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+var what = args.FirstOrDefault() ?? "all";
+if (what is "create" or "all")
+{
+    await ConnectionCreateAsync();
+}
+
+if (what is "reconverge" or "all")
+{
+    await ReconvergeAsync(networks: 1000, portsPerNetwork: 100);
+}
+
+return 0;
+
+static async Task ConnectionCreateAsync()
+{
+    const int Ports = 10_000;
+    const int Hosts = 100;
+    Console.WriteLine($"== connection create: 1 network, {Ports} ports on {Hosts} hosts");
+    var rawSeconds = new List<double>();
+    for (var round = 0; round < 3; round++)
+    {
+        using var raw = new SwitchProcess();
+        rawSeconds.Add(await RawInsertAsync(raw, Ports, Hosts));
+    }
+
+    using var sw = new SwitchProcess();
+    await using var lab = await Lab.StartAsync(sw);
+    var net = await lab.SeedAsync(networks: 1, portsPerNetwork: Ports, hosts: Hosts);
+    var gw = await lab.CreateGatewayAsync();
+    using var agent = lab.StartAgent();
+    await lab.WaitForSwitchAsync();
+
+    var started = Stopwatch.GetTimestamp();
+    await lab.ConnectAsync(gw, net[0], 100);
+    await sw.WaitForCountAsync("Ucast_Macs_Remote", Ports);
+    var ours = Stopwatch.GetElapsedTime(started).TotalSeconds;
+    Console.WriteLine($"raw transaction of the same rows (server's own cost), 3 rounds: {string.Join(", ", rawSeconds.Select(s => $"{s:F3} s"))}; median {Median(rawSeconds):F3} s");
+    Console.WriteLine($"API call -> switch holds every row: {ours:F3} s ({ours / Median(rawSeconds):F2}x the raw transaction)");
+
+    // One port added on the connected network: time until its MAC is on the switch, seen by a monitor.
+    await using var watcher = VtepTables.CreateReplica(sw.Endpoint);
+    var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+    watcher.Changed += (_, e) =>
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var change in e.Changes.Where(c => c.Table == "Ucast_Macs_Remote" && c.New is not null))
+        {
+            seen.TryAdd(change.New!.GetString("MAC"), now);
+        }
+    };
+    await watcher.StartAsync();
+    await watcher.Ready;
+    var latencies = new List<double>();
+    for (var i = 0; i < 200; i++)
+    {
+        var mac = $"02:aa:00:00:{i / 256:x2}:{i % 256:x2}";
+        var t0 = Stopwatch.GetTimestamp();
+        await lab.PostAsync("/v2.0/ports", $$$"""{"port":{"network_id":"{{{net[0]}}}","mac_address":"{{{mac}}}","fixed_ips":[{"ip_address":"10.200.{{{i / 256}}}.{{{i % 256}}}"}],"binding:host_id":"host{{{i % Hosts}}}"}}""");
+        while (!seen.ContainsKey(mac))
+        {
+            await Task.Delay(1);
+        }
+
+        latencies.Add(Stopwatch.GetElapsedTime(t0, seen[mac]).TotalMilliseconds);
+    }
+
+    latencies.Sort();
+    Console.WriteLine($"port add -> MAC on the switch, 200 ports one at a time: p50 {latencies[99]:F1} ms, p90 {latencies[179]:F1} ms, p99 {latencies[197]:F1} ms, max {latencies[^1]:F1} ms");
+}
+
+static async Task ReconvergeAsync(int networks, int portsPerNetwork)
+{
+    var total = networks * portsPerNetwork;
+    Console.WriteLine($"== reconvergence: {networks} connected networks x {portsPerNetwork} ports ({total} MACs) on one switch");
+    using var sw = new SwitchProcess();
+    await using var lab = await Lab.StartAsync(sw);
+    var nets = await lab.SeedAsync(networks, portsPerNetwork, hosts: 100);
+    var gw = await lab.CreateGatewayAsync();
+    await lab.ConnectAllAsync(gw, nets);
+    using var agent = lab.StartAgent();
+    var started = Stopwatch.GetTimestamp();
+    await sw.WaitForCountAsync("Ucast_Macs_Remote", total, minutes: 10);
+    await sw.WaitForCountAsync("Mcast_Macs_Remote", networks);
+    Console.WriteLine($"initial programming of {total} MACs: {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s");
+    await Task.Delay(3000);
+
+    sw.WipeAndRestart();
+    started = Stopwatch.GetTimestamp();
+    await sw.WaitForCountAsync("Ucast_Macs_Remote", total, minutes: 10);
+    await sw.WaitForCountAsync("Mcast_Macs_Remote", networks);
+    await sw.WaitForCountAsync("Logical_Switch", networks);
+    Console.WriteLine($"switch database wiped and restarted -> every row back: {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s");
+    Console.WriteLine($"agent process memory: RSS {agent.RssMiB():F0} MiB, peak RSS {agent.PeakRssMiB():F0} MiB");
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted[sorted.Count / 2];
+}
+
+// The server's own cost: the same rows as one prebuilt transaction written to a plain socket, reply awaited.
+static async Task<double> RawInsertAsync(SwitchProcess sw, int ports, int hosts)
+{
+    var ops = new List<Operation>
+    {
+        new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L),
+    };
+    for (var h = 0; h < hosts; h++)
+    {
+        ops.Add(new InsertOperation("Physical_Locator", $"loc{h}").Set("encapsulation_type", "vxlan_over_ipv4").Set("dst_ip", Lab.HostIp(h)));
+    }
+
+    for (var p = 0; p < ports; p++)
+    {
+        ops.Add(new InsertOperation("Ucast_Macs_Remote")
+            .Set("MAC", Lab.Mac(0, p)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
+            .Set("locator", OvsdbAtom.NamedUuid($"loc{p % hosts}")).Set("ipaddr", Lab.Ip(0, p)));
+    }
+
+    using var buffer = new MemoryStream();
+    using (var writer = new Utf8JsonWriter(buffer))
+    {
+        writer.WriteStartObject();
+        writer.WriteString("method", "transact");
+        writer.WriteStartArray("params");
+        writer.WriteStringValue("hardware_vtep");
+        foreach (var op in ops)
+        {
+            op.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteNumber("id", 1);
+        writer.WriteEndObject();
+    }
+
+    var request = buffer.ToArray();
+    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
+    var started = Stopwatch.GetTimestamp();
+    await socket.SendAsync(request);
+    var reply = new byte[1 << 20];
+    var depth = 0;
+    var inString = false;
+    var escaped = false;
+    var done = false;
+    while (!done)
+    {
+        var n = await socket.ReceiveAsync(reply);
+        if (n == 0)
+        {
+            throw new IOException("closed");
+        }
+
+        for (var i = 0; i < n && !done; i++)
+        {
+            var b = reply[i];
+            if (inString)
+            {
+                if (escaped) { escaped = false; }
+                else if (b == '\\') { escaped = true; }
+                else if (b == '"') { inString = false; }
+            }
+            else if (b == '"') { inString = true; }
+            else if (b == '{') { depth++; }
+            else if (b == '}' && --depth == 0) { done = true; }
+        }
+    }
+
+    return Stopwatch.GetElapsedTime(started).TotalSeconds;
+}
+
+/// <summary>A switch: ovsdb-server with a fresh hardware_vtep database, registered as tor1 with port p1.</summary>
+internal sealed class SwitchProcess : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "l2gw-bench-sw-" + Guid.NewGuid().ToString("N")[..8]);
+    private Process? process;
+
+    public SwitchProcess()
+    {
+        Directory.CreateDirectory(dir);
+        Port = Lab.FreePort();
+        Create();
+        Start();
+        Register();
+    }
+
+    public int Port { get; }
+
+    public string Endpoint => $"tcp:127.0.0.1:{Port}";
+
+    private void Create() => Run("ovsdb-tool", "create", $"{dir}/vtep.db", "/usr/share/openvswitch/vtep.ovsschema");
+
+    private void Register() => Run("vtep-ctl", $"--db={Endpoint}", "add-ps", "tor1", "--", "set", "Physical_Switch", "tor1", "tunnel_ips=192.0.2.1", "--", "add-port", "tor1", "p1");
+
+    private void Start()
+    {
+        process = Process.Start(new ProcessStartInfo("ovsdb-server", [$"{dir}/vtep.db", $"--remote=ptcp:{Port}:127.0.0.1", $"--unixctl={dir}/ctl", $"--log-file={dir}/log", "-vconsole:off"]))!;
+        for (var i = 0; i < 500; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(10);
+            }
+        }
+    }
+
+    public void WipeAndRestart()
+    {
+        process?.Kill();
+        process?.WaitForExit();
+        File.Delete($"{dir}/vtep.db");
+        Create();
+        Start();
+        Register();
+    }
+
+    public async Task WaitForCountAsync(string table, int count, int minutes = 5)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(minutes);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await using var client = await OvsdbClient.ConnectAsync(Endpoint);
+                var result = await client.TransactAsync("hardware_vtep", new SelectOperation(table).Columns("_uuid"));
+                if (result.EnsureSuccess().Operations[0]!.Rows!.Count >= count)
+                {
+                    return;
+                }
+            }
+            catch (OvsdbException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{table} never reached {count} rows");
+    }
+
+    private static void Run(string program, params string[] args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true })!;
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program}: {p.StandardError.ReadToEnd()}");
+        }
+    }
+
+    public void Dispose()
+    {
+        process?.Kill();
+        process?.WaitForExit();
+        Directory.Delete(dir, recursive: true);
+    }
+}
+
+/// <summary>The controller in this process; the agent as a child process.</summary>
+internal sealed class Lab : IAsyncDisposable
+{
+    private readonly HttpClient http = new();
+    private readonly string dir;
+    private readonly SwitchProcess sw;
+
+    private Lab(WebApplication app, string dir, SwitchProcess sw)
+    {
+        App = app;
+        this.dir = dir;
+        this.sw = sw;
+        http.BaseAddress = new Uri(ServerHost.Urls(app)[0]);
+    }
+
+    public WebApplication App { get; }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string Mac(int network, int port) => $"02:{network / 256:x2}:{network % 256:x2}:00:{port / 256:x2}:{port % 256:x2}";
+
+    public static string Ip(int network, int port) => $"10.{network % 250}.{port / 256}.{port % 256}";
+
+    public static string HostIp(int host) => $"10.255.{host / 256}.{host % 256 + 1}";
+
+    public static async Task<Lab> StartAsync(SwitchProcess sw)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "l2gw-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var app = ServerHost.Build(new ServerOptions { Bind = "127.0.0.1:0", DataDir = dir, QuotaL2Gateway = -1 }, b => b.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("L2Gateway.Server.Services.DesiredStateService", Environment.GetEnvironmentVariable("BENCH_DEBUG") is null ? LogLevel.Warning : LogLevel.Debug));
+        await ServerHost.StartAsync(app);
+        return new Lab(app, dir, sw);
+    }
+
+    /// <summary>Networks, hosts and ports written straight through the store (the API path is measured elsewhere).</summary>
+    public async Task<List<string>> SeedAsync(int networks, int portsPerNetwork, int hosts)
+    {
+        var store = App.Services.GetRequiredService<Store>();
+        var ids = new List<string>();
+        await store.WriteAsync(db =>
+        {
+            for (var h = 0; h < hosts; h++)
+            {
+                db.Hosts.Add(new HostRow { Id = Guid.NewGuid().ToString(), Name = $"host{h}", TunnelIp = HostIp(h) });
+            }
+
+            for (var n = 0; n < networks; n++)
+            {
+                var id = Guid.NewGuid().ToString();
+                ids.Add(id);
+                db.Networks.Add(new NetworkRow { Id = id, Name = $"net{n}", ProjectId = "bench", SegmentsJson = Mapping.ToJson(new List<NetworkSegment> { new("vxlan", 10_000 + n) }), CreatedAt = n });
+                for (var p = 0; p < portsPerNetwork; p++)
+                {
+                    db.Ports.Add(new PortRow
+                    {
+                        Id = Guid.NewGuid().ToString(),
+                        Name = $"p{n}-{p}",
+                        NetworkId = id,
+                        ProjectId = "bench",
+                        MacAddress = Mac(n, p),
+                        FixedIpsJson = Mapping.ToJson(new List<FixedIp> { new(null, Ip(n, p)) }),
+                        HostId = $"host{(n + p) % hosts}",
+                        AllowedAddressPairsJson = "[]",
+                        CreatedAt = p,
+                    });
+                }
+            }
+
+            return Task.FromResult(true);
+        });
+        return ids;
+    }
+
+    public async Task<string> CreateGatewayAsync()
+    {
+        await App.Services.GetRequiredService<L2Gateway.Server.Services.CatalogService>()
+            .ReportSwitchAsync(new SwitchInventory("tor1", ["192.0.2.1"], "UP", [new SwitchPortInventory("p1", "UP")]), null, default);
+        var body = await PostAsync("/v2.0/l2-gateways", """{"l2_gateway":{"name":"gw","devices":[{"device_name":"tor1","interfaces":[{"name":"p1"}]}]}}""");
+        return body.RootElement.GetProperty("l2_gateway").GetProperty("id").GetString()!;
+    }
+
+    public Task ConnectAsync(string gateway, string network, int vlan) =>
+        PostAsync("/v2.0/l2-gateway-connections", $$$"""{"l2_gateway_connection":{"l2_gateway_id":"{{{gateway}}}","network_id":"{{{network}}}","segmentation_id":{{{vlan}}}}}""");
+
+    public async Task ConnectAllAsync(string gateway, List<string> networks)
+    {
+        for (var i = 0; i < networks.Count; i++)
+        {
+            await ConnectAsync(gateway, networks[i], i + 1);
+        }
+    }
+
+    public async Task<JsonDocument> PostAsync(string path, string json)
+    {
+        using var response = await http.PostAsync(new Uri(path.TrimStart('/'), UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        return response.IsSuccessStatusCode ? JsonDocument.Parse(text) : throw new InvalidOperationException($"POST {path}: {(int)response.StatusCode} {text}");
+    }
+
+    public async Task WaitForSwitchAsync()
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (DateTime.UtcNow < deadline)
+        {
+            var text = await http.GetStringAsync(new Uri("v2.0/l2-gateway-switches/tor1", UriKind.Relative));
+            if (text.Contains("\"connected\":true", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("agent never reported tor1");
+    }
+
+    public AgentProcess StartAgent()
+    {
+        Directory.CreateDirectory(dir);
+        var ini = Path.Combine(dir, "agent.ini");
+        File.WriteAllText(ini, $"""
+            [DEFAULT]
+            host = bench-agent
+            l2gw_server_url = {http.BaseAddress}
+            [ovsdb]
+            ovsdb_hosts = tor1:127.0.0.1:{sw.Port}
+            periodic_interval = 5
+            """);
+        return new AgentProcess(ini);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        http.Dispose();
+        await App.DisposeAsync();
+    }
+}
+
+internal sealed class AgentProcess : IDisposable
+{
+    private readonly Process process;
+
+    public AgentProcess(string ini)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), "agent", "--config-file", ini])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("agent: " + e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    private double Status(string field)
+    {
+        var line = File.ReadAllLines($"/proc/{process.Id}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    public double RssMiB() => Status("VmRSS");
+
+    public double PeakRssMiB() => Status("VmHWM");
+
+    public void Dispose()
+    {
+        process.Kill();
+        process.WaitForExit();
+        process.Dispose();
+    }
+}
