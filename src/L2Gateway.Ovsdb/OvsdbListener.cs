@@ -48,40 +48,48 @@ public sealed class OvsdbListener : IAsyncDisposable
 
     public void Start() => _listener.Start();
 
+    /// <summary>
+    /// Raised when a peer connected but its TLS handshake failed (wrong CA, peer went away); the listener
+    /// keeps accepting, since one misconfigured or flapping switch must not stop the others.
+    /// </summary>
+    public event EventHandler<OvsdbConnectionStateChangedEventArgs>? HandshakeFailed;
+
+    /// <summary>Waits for the next peer; with TLS, only peers that complete the handshake are returned.</summary>
     public async Task<OvsdbClient> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        var socket = await _listener.AcceptSocketAsync(cancellationToken);
-        socket.NoDelay = true;
-        var network = new NetworkStream(socket, ownsSocket: true);
-        if (_certificate is null)
+        while (true)
         {
-            return OvsdbClient.FromStream(network, $"tcp:{socket.RemoteEndPoint}", _options);
-        }
-
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.ConnectTimeout);
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            var socket = await _listener.AcceptSocketAsync(cancellationToken);
+            socket.NoDelay = true;
+            var remote = socket.RemoteEndPoint;
+            var network = new NetworkStream(socket, ownsSocket: true);
+            if (_certificate is null)
             {
-                ServerCertificate = _certificate,
-                ClientCertificateRequired = true,
-                RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, _ca!),
-            }, timeout.Token);
-        }
-        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
-        {
-            await ssl.DisposeAsync();
-            if (cancellationToken.IsCancellationRequested)
-            {
-                throw;
+                return OvsdbClient.FromStream(network, $"tcp:{remote}", _options);
             }
 
-            throw new OvsdbConnectionException($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}", ex);
+            var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(_options.ConnectTimeout);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = _certificate,
+                    ClientCertificateRequired = true,
+                    RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, _ca!),
+                }, timeout.Token);
+                return OvsdbClient.FromStream(ssl, $"ssl:{remote}", _options);
+            }
+            catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+            {
+                await ssl.DisposeAsync();
+                cancellationToken.ThrowIfCancellationRequested();
+                HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
+                    OvsdbConnectionState.Disconnected,
+                    new OvsdbConnectionException($"TLS handshake with {remote} failed: {ex.Message}", ex)));
+            }
         }
-
-        return OvsdbClient.FromStream(ssl, $"ssl:{socket.RemoteEndPoint}", _options);
     }
 
     /// <summary>Accepts the next connection and reads its Physical_Switch names from <paramref name="database"/>.</summary>

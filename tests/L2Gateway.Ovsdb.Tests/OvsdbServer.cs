@@ -139,9 +139,6 @@ public sealed class OvsdbServer : IDisposable
 
     public string VtepCtl(string args) => Run("vtep-ctl", $"--db={TcpEndpoint} --timeout=10 {args}");
 
-    /// <summary>vtep-ctl over the unix socket, which keeps working while the TCP remote is removed.</summary>
-    public string VtepCtlUnix(string args) => Run("vtep-ctl", $"--db={UnixEndpoint} --timeout=10 {args}");
-
     public string AppCtl(string args) => Run("ovs-appctl", $"-t {Path.Combine(Dir, "ctl")} {args}");
 
     public static string Run(string file, string args) => Run(file, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));

@@ -116,9 +116,22 @@ public class TlsTests(TestPki pki) : IClassFixture<TestPki>
         var options = new OvsdbClientOptions { PrivateKeyFile = pki.ClientCert.Key, CertificateFile = pki.ClientCert.Cert, CaCertificateFile = pki.CaCert };
         await using var listener = new OvsdbListener(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), options, useTls: true);
         listener.Start();
+
+        // A peer whose certificate is from another CA is turned away; the listener keeps accepting.
+        var rejected = new TaskCompletionSource<Exception?>();
+        listener.HandshakeFailed += (_, e) => rejected.TrySetResult(e.Reason);
+        var rogue = new OvsdbClientOptions { PrivateKeyFile = pki.RogueClientCert.Key, CertificateFile = pki.RogueClientCert.Cert, CaCertificateFile = pki.CaCert };
+        var acceptTask = listener.AcceptSwitchAsync();
+        await Assert.ThrowsAnyAsync<OvsdbException>(async () =>
+        {
+            await using var c = await OvsdbClient.ConnectAsync($"ssl:127.0.0.1:{listener.LocalEndPoint.Port}", rogue);
+            await c.ListDatabasesAsync();
+        });
+        Assert.IsType<OvsdbConnectionException>(await rejected.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+
         server.VtepCtl($"set-manager ssl:127.0.0.1:{listener.LocalEndPoint.Port}");
 
-        var accepted = await listener.AcceptSwitchAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var accepted = await acceptTask.WaitAsync(TimeSpan.FromSeconds(30));
         await using var client = accepted.Client;
         Assert.StartsWith("ssl:", client.Endpoint, StringComparison.Ordinal);
         Assert.Equal(["tls-tor"], accepted.PhysicalSwitchNames);
