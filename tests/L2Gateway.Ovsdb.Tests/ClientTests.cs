@@ -204,7 +204,7 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
         using var server = new OvsdbServer();
         await using var client = await OvsdbClient.ConnectAsync(server.TcpEndpoint, new OvsdbClientOptions
         {
-            InactivityProbe = TimeSpan.FromMilliseconds(200),
+            InactivityProbe = TimeSpan.FromMilliseconds(500),
             CallTimeout = Timeout.InfiniteTimeSpan,
         });
         Assert.NotEmpty(await client.ListDatabasesAsync());
