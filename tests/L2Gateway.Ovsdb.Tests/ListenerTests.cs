@@ -32,6 +32,8 @@ public class ListenerTests
 
         Assert.True(client.IsConnected);
         Assert.Contains("hardware_vtep", await client.ListDatabasesAsync());
-        Assert.Equal("true", server.VtepCtl("--bare --columns=is_connected list Manager").Trim());
+
+        // ovsdb-server refreshes Manager status every few seconds.
+        await ReplicaTests.WaitUntil(() => server.VtepCtl("--bare --columns=is_connected list Manager").Trim() == "true", "Manager is_connected");
     }
 }
