@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
-out=$(mktemp -d /tmp/l2gw-apibench.XXXX)
+out=$(mktemp -d /tmp/l2gw-apibench.XXXX); chmod 755 "$out"
 trap 'kill $(jobs -p) 2>/dev/null; [ -n "${pgpid:-}" ] && kill $pgpid 2>/dev/null; sleep 1; rm -rf "$out"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dotnet publish src/L2Gateway.Service -c Release -o "$out/service" -nologo -v quiet -clp:ErrorsOnly
