@@ -100,6 +100,8 @@ public sealed class AgentApiTests(ShortHeartbeatServerFixture server) : IClassFi
         await ReportAsync(api, host, Switch(sw, state.Revision, macs: new LocalMac(net, "02:00:00:00:00:20", "192.168.9.20", "192.0.2.1")));
         var (_, shown) = await api.GetAsync($"/v2.0/l2-gateway-connections/{connection["id"]}");
         Assert.Equal("ACTIVE", (string?)shown!["l2_gateway_connection"]!["status"]);
+        var perSwitch = shown["l2_gateway_connection"]!["switches"]!.AsArray().Single()!;
+        Assert.Equal((sw, "ACTIVE"), ((string?)perSwitch["switch"], (string?)perSwitch["status"]));
         var (_, fdb) = await api.GetAsync($"/v2.0/networks/{net}/l2gw-fdb");
         Assert.Equal("""["192.0.2.1"]""", fdb!["l2gw_fdb"]!["flood"]!.ToJsonString());
         var mac = fdb["l2gw_fdb"]!["macs"]![0]!;

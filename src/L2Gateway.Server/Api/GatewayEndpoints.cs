@@ -144,11 +144,25 @@ public static class GatewayEndpoints
         var connection = await service.CreateConnectionAsync(
             gatewayId, networkId, segmentationId, project, g => policy.Check("get_l2_gateway", caller, g.ProjectId) || policy.Check("create_l2_gateway_connection", caller, g.ProjectId), http.RequestAborted);
         var statuses = await agents.StatusesAsync([connection], http.RequestAborted);
-        return Http.One("l2_gateway_connection", Views.Connection(WithStatus(connection, statuses)), status: StatusCodes.Status201Created);
+        return Http.One("l2_gateway_connection", WithStatus(connection, statuses), status: StatusCodes.Status201Created);
     }
 
-    private static Connection WithStatus(Connection connection, Dictionary<string, (string Status, string Reason)> statuses) =>
-        statuses.TryGetValue(connection.Id, out var s) ? connection with { Status = s.Status, StatusReason = s.Reason } : connection;
+    private static System.Text.Json.Nodes.JsonObject WithStatus(Connection connection, Dictionary<string, ConnectionState> statuses)
+    {
+        if (!statuses.TryGetValue(connection.Id, out var state))
+        {
+            return Views.Connection(connection);
+        }
+
+        var view = Views.Connection(connection with { Status = state.Status, StatusReason = state.Reason });
+        view["switches"] = new System.Text.Json.Nodes.JsonArray([.. state.Switches.Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["switch"] = s.Switch,
+            ["status"] = s.Status,
+            ["reason"] = s.Reason,
+        })]);
+        return view;
+    }
 
     private static async Task<IResult> ListConnections(HttpContext http, Policy policy, Store store, AgentService agents)
     {
@@ -169,7 +183,7 @@ public static class GatewayEndpoints
             http.RequestAborted);
         var connections = rows.Select(r => r.ToDomain()).ToList();
         var statuses = await agents.StatusesAsync(connections, http.RequestAborted);
-        return Http.Many(http, "l2_gateway_connections", connections.Select(c => Views.Connection(WithStatus(c, statuses))), query, more, o => (string)o["id"]!);
+        return Http.Many(http, "l2_gateway_connections", connections.Select(c => WithStatus(c, statuses)), query, more, o => (string)o["id"]!);
     }
 
     private static async Task<IResult> ShowConnection(HttpContext http, string id, Policy policy, GatewayService service, AgentService agents)
@@ -183,7 +197,7 @@ public static class GatewayEndpoints
         }
 
         var statuses = await agents.StatusesAsync([connection], http.RequestAborted);
-        return Http.One("l2_gateway_connection", Views.Connection(WithStatus(connection, statuses)), ListQuery.ParseFields(http.Request.Query));
+        return Http.One("l2_gateway_connection", WithStatus(connection, statuses), ListQuery.ParseFields(http.Request.Query));
     }
 
     private static async Task<IResult> DeleteConnection(HttpContext http, string id, Policy policy, GatewayService service)

@@ -5,6 +5,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace L2Gateway.Server.Services;
 
+/// <summary>How far one switch of a connection's gateway is.</summary>
+public sealed record SwitchState(string Switch, string Status, string Reason);
+
+/// <summary>A connection's status, its reason, and the state of each of its switches.</summary>
+public sealed record ConnectionState(string Status, string Reason, IReadOnlyList<SwitchState> Switches);
+
 /// <summary>Agents' heartbeats and reports, and what follows from them: inventory, learned MACs, connection status.</summary>
 public sealed class AgentService(Store store, DesiredStateService desired, ServerOptions options)
 {
@@ -121,10 +127,10 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
     /// A connection is ACTIVE when every switch of its gateway holds the current desired state, ERROR (with the
     /// reason) when a switch cannot be programmed, and PENDING while it is on its way.
     /// </summary>
-    public async Task<Dictionary<string, (string Status, string Reason)>> StatusesAsync(IReadOnlyList<Connection> connections, CancellationToken cancellationToken)
+    public async Task<Dictionary<string, ConnectionState>> StatusesAsync(IReadOnlyList<Connection> connections, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connections);
-        var result = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        var result = new Dictionary<string, ConnectionState>(StringComparer.Ordinal);
         if (connections.Count == 0)
         {
             return result;
@@ -141,42 +147,39 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
         {
             if (!gateways.TryGetValue(connection.GatewayId, out var gateway))
             {
-                result[connection.Id] = (ConnectionStatus.Error, "gateway not found");
+                result[connection.Id] = new ConnectionState(ConnectionStatus.Error, "gateway not found", []);
                 continue;
             }
 
-            var status = ConnectionStatus.Active;
-            var reasons = new List<string>();
-            foreach (var device in gateway.Devices)
+            var perSwitch = gateway.Devices.Select(d => d.DeviceName).Distinct(StringComparer.Ordinal).Select(name =>
             {
-                if (!switches.TryGetValue(device.DeviceName, out var sw) || sw.AgentId is null || !agents.TryGetValue(sw.AgentId, out var agent))
+                if (!switches.TryGetValue(name, out var sw) || sw.AgentId is null || !agents.TryGetValue(sw.AgentId, out var agent))
                 {
-                    status = Worse(status, ConnectionStatus.Pending);
-                    reasons.Add($"switch {device.DeviceName}: no agent serves it");
+                    return new SwitchState(name, ConnectionStatus.Pending, "no agent serves it");
                 }
-                else if (!IsAlive(agent))
-                {
-                    status = ConnectionStatus.Error;
-                    reasons.Add($"switch {device.DeviceName}: agent {agent.Host} is not alive");
-                }
-                else if (!sw.Connected)
-                {
-                    status = ConnectionStatus.Error;
-                    reasons.Add($"switch {device.DeviceName}: unreachable{(sw.LastError.Length > 0 ? ": " + sw.LastError : "")}");
-                }
-                else if (sw.LastError.Length > 0)
-                {
-                    status = ConnectionStatus.Error;
-                    reasons.Add($"switch {device.DeviceName}: {sw.LastError}");
-                }
-                else if (sw.AppliedRevision != desired.For(device.DeviceName).Revision)
-                {
-                    status = Worse(status, ConnectionStatus.Pending);
-                    reasons.Add($"switch {device.DeviceName}: being programmed");
-                }
-            }
 
-            result[connection.Id] = (status, string.Join("; ", reasons));
+                if (!IsAlive(agent))
+                {
+                    return new SwitchState(name, ConnectionStatus.Error, $"agent {agent.Host} is not alive");
+                }
+
+                if (!sw.Connected)
+                {
+                    return new SwitchState(name, ConnectionStatus.Error, "unreachable" + (sw.LastError.Length > 0 ? ": " + sw.LastError : ""));
+                }
+
+                if (sw.LastError.Length > 0)
+                {
+                    return new SwitchState(name, ConnectionStatus.Error, sw.LastError);
+                }
+
+                return sw.AppliedRevision != desired.For(name).Revision
+                    ? new SwitchState(name, ConnectionStatus.Pending, "being programmed")
+                    : new SwitchState(name, ConnectionStatus.Active, "");
+            }).ToList();
+            var status = perSwitch.Aggregate(ConnectionStatus.Active, (s, x) => Worse(s, x.Status));
+            var reason = string.Join("; ", perSwitch.Where(x => x.Reason.Length > 0).Select(x => $"switch {x.Switch}: {x.Reason}"));
+            result[connection.Id] = new ConnectionState(status, reason, perSwitch);
         }
 
         return result;
