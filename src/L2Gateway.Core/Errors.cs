@@ -4,10 +4,12 @@ namespace L2Gateway.Core;
 public enum ErrorKind
 {
     BadRequest = 400,
+    Unauthorized = 401,
     Forbidden = 403,
     NotFound = 404,
     Conflict = 409,
     PayloadTooLarge = 413,
+    ServiceUnavailable = 503,
 }
 
 /// <summary>

@@ -15,6 +15,7 @@ public static class ServerConfiguration
         ["--database"] = ("L2GW_DATABASE", ["database:connection", "DEFAULT:database"]),
         ["--auth-strategy"] = ("L2GW_AUTH_STRATEGY", ["DEFAULT:auth_strategy"]),
         ["--policy-file"] = ("L2GW_POLICY_FILE", ["oslo_policy:policy_file", "DEFAULT:policy_file"]),
+        ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
     };
 
@@ -98,6 +99,7 @@ public static class ServerConfiguration
         options.DataDir = Get("--data-dir") ?? options.DataDir;
         options.Database = Get("--database");
         options.PolicyFile = Get("--policy-file");
+        options.KeystoneUrl = Get("--keystone-url");
         options.AuthStrategy = Get("--auth-strategy")?.ToLowerInvariant() switch
         {
             null or "noauth" => AuthStrategy.NoAuth,

@@ -53,9 +53,15 @@ public static class ServerHost
                 $"refusing auth_strategy=noauth on non-loopback address {endpoint}: anyone who can reach it would be admin (use --force-noauth to insist)");
         }
 
+        KeystoneAuth? keystone = null;
         if (options.AuthStrategy == AuthStrategy.Keystone)
         {
-            throw new ConfigurationException("auth_strategy=keystone is not available in this release; use noauth on a loopback address");
+            if (!Uri.TryCreate(options.KeystoneUrl?.TrimEnd('/') + "/", UriKind.Absolute, out var keystoneUrl) || keystoneUrl.Scheme is not ("http" or "https"))
+            {
+                throw new ConfigurationException("auth_strategy=keystone needs the Keystone URL: --keystone-url or [keystone_authtoken] www_authenticate_uri");
+            }
+
+            keystone = new KeystoneAuth(keystoneUrl);
         }
 
         DatabaseSettings database;
@@ -95,6 +101,11 @@ public static class ServerHost
             k.Listen(endpoint);
         });
         builder.Services.AddSingleton(options);
+        if (keystone is not null)
+        {
+            builder.Services.AddSingleton(keystone);
+        }
+
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(policy);
         builder.Services.AddSingleton<Store>();
@@ -110,8 +121,17 @@ public static class ServerHost
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
-            http.Items[typeof(RequestContext)] = RequestContext.FromNoAuthHeaders(http.Request.Headers);
-            await Http.HandleErrorsAsync(http, next, requests);
+            await Http.HandleErrorsAsync(
+                http,
+                async h =>
+                {
+                    // Version discovery stays open, as Neutron's does; everything else needs an identity.
+                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/"
+                        ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
+                        : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
+                    await next(h);
+                },
+                requests);
             requests.LogInformation(
                 "{Method} {Path}{Query} {Status} {Elapsed:F1} ms",
                 http.Request.Method,

@@ -26,6 +26,9 @@ public sealed class ServerOptions
 
     public string? PolicyFile { get; set; }
 
+    /// <summary>Keystone's public endpoint (e.g. <c>http://keystone:5000</c>) for <c>auth_strategy = keystone</c>.</summary>
+    public string? KeystoneUrl { get; set; }
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>

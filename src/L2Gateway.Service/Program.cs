@@ -60,7 +60,8 @@ public static class Program
 
             usage:
               l2gw server [--config-file l2gw.ini] [--bind HOST:PORT] [--data-dir DIR] [--database URL]
-                          [--auth-strategy noauth|keystone] [--force-noauth] [--policy-file policy.yaml]
+                          [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
+                          [--policy-file policy.yaml]
                           [--quota-l2-gateway N]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw agent --config-file l2gateway_agent.ini
