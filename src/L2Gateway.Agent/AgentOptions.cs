@@ -33,6 +33,9 @@ public sealed class AgentOptions
 
     public int ManagerTableListeningPort { get; set; } = 6632;
 
+    /// <summary>The address the passive-mode listener binds (all addresses, as the reference does).</summary>
+    public string ManagerTableListeningAddress { get; set; } = "0.0.0.0";
+
     public int MaxConnectionRetries { get; set; } = 10;
 
     /// <summary>Whether TLS files are configured for every switch (the reference uses TLS only when all three are).</summary>
@@ -104,9 +107,10 @@ public sealed class AgentOptions
             options.ServerUrl = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"invalid server url '{url}'");
         }
 
-        if (options.EnableManager)
+        options.ManagerTableListeningAddress = Get("ovsdb:manager_table_listening_address") ?? options.ManagerTableListeningAddress;
+        if (!System.Net.IPAddress.TryParse(options.ManagerTableListeningAddress, out _))
         {
-            throw new FormatException("enable_manager = True (switches dialling in) is not supported by this agent yet; list the switches in ovsdb_hosts");
+            throw new FormatException($"invalid manager_table_listening_address '{options.ManagerTableListeningAddress}'");
         }
 
         return options;

@@ -19,6 +19,9 @@ public sealed class L2GatewayAgent : BackgroundService
     private readonly ILogger<L2GatewayAgent> logger;
     private readonly ServerLink server;
     private readonly List<SwitchSession> sessions = [];
+    private readonly Lock sessionsLock = new();
+    private readonly ILoggerFactory loggers;
+    private ManagerListener? manager;
     private readonly SemaphoreSlim reportNow = new(0, int.MaxValue);
     private readonly DateTime startedAt = DateTime.UtcNow;
     private CancellationTokenSource switchesChanged = new();
@@ -29,37 +32,61 @@ public sealed class L2GatewayAgent : BackgroundService
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         this.options = options;
+        this.loggers = loggers;
         logger = loggers.CreateLogger<L2GatewayAgent>();
         server = new ServerLink(options.ServerUrl);
         foreach (var host in options.OvsdbHosts)
         {
-            var replicaOptions = new OvsdbReplicaOptions
-            {
-                Client = new OvsdbClientOptions
-                {
-                    InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout),
-                    PrivateKeyFile = options.UseTls ? Path.Combine(options.PrivateKeyBasePath!, host.Name + ".key") : null,
-                    CertificateFile = options.UseTls ? Path.Combine(options.CertificateBasePath!, host.Name + ".cert") : null,
-                    CaCertificateFile = options.UseTls ? Path.Combine(options.CaCertificateBasePath!, host.Name + ".ca_cert") : null,
-                },
-                ReconnectInitialDelay = TimeSpan.FromMilliseconds(200),
-                ReconnectMaxDelay = TimeSpan.FromSeconds(Math.Min(options.PeriodicInterval, 10)),
-
-                // A switch that stays away is reported unreachable, never abandoned: it gets its state when it returns.
-                MaxReconnectAttempts = -1,
-            };
-            var session = new SwitchSession(host, options.Endpoint(host), replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name));
-            session.Changed += OnSessionChanged;
-            sessions.Add(session);
+            AddSession(host, options.Endpoint(host), null);
         }
     }
 
-    public IReadOnlyList<SwitchSession> Sessions => sessions;
+    public IReadOnlyList<SwitchSession> Sessions
+    {
+        get
+        {
+            lock (sessionsLock)
+            {
+                return [.. sessions];
+            }
+        }
+    }
+
+    /// <summary>The passive-mode listener's address, once it listens.</summary>
+    public System.Net.IPEndPoint? ManagerEndPoint => manager?.LocalEndPoint;
+
+    private SwitchSession AddSession(OvsdbHost host, string endpoint, Func<CancellationToken, Task<OvsdbClient>>? connect)
+    {
+        var replicaOptions = new OvsdbReplicaOptions
+        {
+            Client = new OvsdbClientOptions
+            {
+                InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout),
+                PrivateKeyFile = options.UseTls ? Path.Combine(options.PrivateKeyBasePath!, host.Name + ".key") : null,
+                CertificateFile = options.UseTls ? Path.Combine(options.CertificateBasePath!, host.Name + ".cert") : null,
+                CaCertificateFile = options.UseTls ? Path.Combine(options.CaCertificateBasePath!, host.Name + ".ca_cert") : null,
+            },
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(200),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(Math.Min(options.PeriodicInterval, 10)),
+
+            // A switch that stays away is reported unreachable, never abandoned: it gets its state when it returns.
+            MaxReconnectAttempts = -1,
+            Connect = connect,
+        };
+        var session = new SwitchSession(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name));
+        session.Changed += OnSessionChanged;
+        lock (sessionsLock)
+        {
+            sessions.Add(session);
+        }
+
+        return session;
+    }
 
     private void OnSessionChanged()
     {
         reportNow.Release();
-        var names = string.Join(",", sessions.SelectMany(s => s.SwitchNames).Order(StringComparer.Ordinal));
+        var names = string.Join(",", Sessions.SelectMany(s => s.SwitchNames).Order(StringComparer.Ordinal));
         if (names != Volatile.Read(ref switchSet))
         {
             Volatile.Write(ref switchSet, names);
@@ -69,13 +96,29 @@ public sealed class L2GatewayAgent : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        logger.LogInformation("l2gw agent {Host} serving {Count} switch database(s), server {Server}", options.Host, sessions.Count, options.ServerUrl);
-        foreach (var session in sessions)
+        logger.LogInformation("l2gw agent {Host} serving {Count} switch database(s), server {Server}", options.Host, Sessions.Count, options.ServerUrl);
+        foreach (var session in Sessions)
         {
             await session.StartAsync();
         }
 
-        await Task.WhenAll(DesiredStateLoopAsync(stoppingToken), ReportLoopAsync(stoppingToken));
+        var loops = new List<Task> { DesiredStateLoopAsync(stoppingToken), ReportLoopAsync(stoppingToken) };
+        if (options.EnableManager)
+        {
+            var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
+            manager = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout) }, logger);
+            manager.SwitchArrived += (name, peer) =>
+            {
+                var session = AddSession(new OvsdbHost(name, peer, 0), peer, ct => manager.NextAsync(name, ct));
+                _ = session.StartAsync();
+                OnSessionChanged();
+            };
+            manager.Start();
+            logger.LogInformation("listening for switches on {Endpoint} (enable_manager)", manager.LocalEndPoint);
+            loops.Add(manager.RunAsync(stoppingToken));
+        }
+
+        await Task.WhenAll(loops);
     }
 
     private async Task DesiredStateLoopAsync(CancellationToken stoppingToken)
@@ -84,7 +127,7 @@ public sealed class L2GatewayAgent : BackgroundService
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var owners = sessions.SelectMany(s => s.SwitchNames.Select(n => (Name: n, Session: s)))
+            var owners = Sessions.SelectMany(s => s.SwitchNames.Select(n => (Name: n, Session: s)))
                 .GroupBy(x => x.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(x => x.Session).ToList(), StringComparer.Ordinal);
             if (owners.Count == 0)
             {
@@ -150,7 +193,7 @@ public sealed class L2GatewayAgent : BackgroundService
                     await reportNow.WaitAsync(stoppingToken);
                 }
 
-                await server.ReportAsync(new AgentReport(options.Host, startedAt, [.. sessions.SelectMany(s => s.Reports())]), stoppingToken);
+                await server.ReportAsync(new AgentReport(options.Host, startedAt, [.. Sessions.SelectMany(s => s.Reports())]), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -167,9 +210,14 @@ public sealed class L2GatewayAgent : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        foreach (var session in sessions)
+        foreach (var session in Sessions)
         {
             await session.DisposeAsync();
+        }
+
+        if (manager is not null)
+        {
+            await manager.DisposeAsync();
         }
     }
 

@@ -275,4 +275,34 @@ public sealed class AgentTests
         var agents = (await server.GetAsync("/v2.0/agents"))["agents"]!.AsArray();
         Assert.Contains(agents, a => (string?)a!["host"] == "agent-d" && (bool)a["alive"]!);
     }
+
+    [Fact]
+    public async Task Passive_mode_programs_a_switch_that_dials_in()
+    {
+        using var sw = new SwitchDb(dialsOut: true);
+        await using var server = await Controller.StartAsync();
+        var port = SwitchDb.FreePort();
+        await using var agent = await RunningAgent.StartPassiveAsync(server.Url, "agent-p", port);
+        await Task.Delay(200);
+        sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
+        await SwitchKnownAsync(server, "tor1");
+
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", 9100);
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        List<string> expected = [.. new[]
+        {
+            $"LS {net} key=9100 desc=blue", $"BIND p1/100 {net}",
+            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
+        }.Order(StringComparer.Ordinal)];
+        await ConvergesToAsync(sw, expected, "a switch that dialled in is programmed");
+
+        // The switch restarts: it dials in again and is reprogrammed from scratch.
+        sw.WipeAndRestart();
+        sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
+        await ConvergesToAsync(sw, expected, "after the switch restarted empty and dialled in again");
+    }
 }

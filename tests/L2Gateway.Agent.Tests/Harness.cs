@@ -18,8 +18,17 @@ public sealed class SwitchDb : IDisposable
     private readonly string dir = Path.Combine(Path.GetTempPath(), "l2gw-sw-" + Guid.NewGuid().ToString("N")[..10]);
     private Process? process;
 
+    private readonly bool dialsOut;
+
     public SwitchDb(string name = "tor1", string tunnelIp = "192.0.2.1", params string[] ports)
+        : this(false, name, tunnelIp, ports)
     {
+    }
+
+    /// <param name="dialsOut">Whether the server also connects to the managers its Global row lists (passive mode).</param>
+    public SwitchDb(bool dialsOut, string name = "tor1", string tunnelIp = "192.0.2.1", params string[] ports)
+    {
+        this.dialsOut = dialsOut;
         Name = name;
         TunnelIp = tunnelIp;
         Ports = ports.Length == 0 ? ["p1", "p2"] : ports;
@@ -73,6 +82,11 @@ public sealed class SwitchDb : IDisposable
         foreach (var arg in new[] { DbPath, $"--remote=ptcp:{Port}:127.0.0.1", $"--unixctl={dir}/ctl", $"--log-file={dir}/ovsdb.log", "-vconsole:off" })
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (dialsOut)
+        {
+            start.ArgumentList.Add("--remote=db:hardware_vtep,Global,managers");
         }
 
         process = Process.Start(start)!;
@@ -221,16 +235,31 @@ public sealed class RunningAgent : IAsyncDisposable
 
     private RunningAgent(L2GatewayAgent agent) => this.agent = agent;
 
-    public static async Task<RunningAgent> StartAsync(Uri server, string host, params SwitchDb[] switches)
-    {
-        var options = new AgentOptions
+    public static Task<RunningAgent> StartAsync(Uri server, string host, params SwitchDb[] switches) =>
+        StartAsync(new AgentOptions
         {
             Host = host,
             ServerUrl = server,
             OvsdbHosts = [.. switches.Select(s => new OvsdbHost(s.Name, "127.0.0.1", s.Port))],
             PeriodicInterval = 2,
             SocketTimeout = 5,
-        };
+        });
+
+    /// <summary>An agent that lists no switch and waits for switches to dial in on a free loopback port.</summary>
+    public static Task<RunningAgent> StartPassiveAsync(Uri server, string host, int port) =>
+        StartAsync(new AgentOptions
+        {
+            Host = host,
+            ServerUrl = server,
+            EnableManager = true,
+            ManagerTableListeningAddress = "127.0.0.1",
+            ManagerTableListeningPort = port,
+            PeriodicInterval = 2,
+            SocketTimeout = 5,
+        });
+
+    private static async Task<RunningAgent> StartAsync(AgentOptions options)
+    {
         var agent = new L2GatewayAgent(options, NullLoggerFactory.Instance);
         await agent.StartAsync(CancellationToken.None);
         return new RunningAgent(agent);

@@ -19,6 +19,12 @@ public sealed class OvsdbReplicaOptions
 
     /// <summary>Forces a monitor method; null picks the best the server offers.</summary>
     public MonitorMethod? Method { get; set; }
+
+    /// <summary>
+    /// Where each (re)connection comes from, instead of dialling the endpoint: passive mode hands the replica the
+    /// connections a listener accepted from the switch.
+    /// </summary>
+    public Func<CancellationToken, Task<OvsdbClient>>? Connect { get; set; }
 }
 
 /// <summary>
@@ -136,7 +142,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
             try
             {
                 SetState(OvsdbConnectionState.Connecting, null);
-                client = await OvsdbClient.ConnectAsync(_endpoint, _options.Client, ct);
+                client = _options.Connect is { } connect ? await connect(ct) : await OvsdbClient.ConnectAsync(_endpoint, _options.Client, ct);
                 var schema = await client.GetSchemaAsync(_database, ct);
                 Schema = schema;
                 await MonitorAsync(client, schema, ct);
