@@ -305,4 +305,23 @@ public sealed class AgentTests
         sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
         await ConvergesToAsync(sw, expected, "after the switch restarted empty and dialled in again");
     }
+
+    [Fact]
+    public async Task Tls_with_the_reference_per_switch_files()
+    {
+        using var pki = new L2Gateway.Ovsdb.Tests.TestPki();
+        using var sw = new SwitchDb(pki.ServerCert.Key, pki.ServerCert.Cert, pki.CaCert);
+        var certs = Path.Combine(pki.Dir, "agent");
+        Directory.CreateDirectory(certs);
+        File.Copy(pki.ClientCert.Key, Path.Combine(certs, "tor1.key"));
+        File.Copy(pki.ClientCert.Cert, Path.Combine(certs, "tor1.cert"));
+        File.Copy(pki.CaCert, Path.Combine(certs, "tor1.ca_cert"));
+        await using var server = await Controller.StartAsync();
+        await using var agent = await RunningAgent.StartTlsAsync(server.Url, "agent-tls", sw, certs);
+        await SwitchKnownAsync(server, "tor1");
+        var net = await NetworkAsync(server, "blue", 9200);
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        await ConvergesToAsync(sw, [.. new[] { $"LS {net} key=9200 desc=blue", $"BIND p1/100 {net}", "LOCATORS 0/0" }.Order(StringComparer.Ordinal)], "programmed over TLS");
+    }
 }

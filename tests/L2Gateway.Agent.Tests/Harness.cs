@@ -25,6 +25,20 @@ public sealed class SwitchDb : IDisposable
     {
     }
 
+    private readonly string[] extraArgs = [];
+
+    /// <summary>A switch whose database also listens for TLS clients on <see cref="SslPort"/>.</summary>
+    public SwitchDb(string privateKey, string certificate, string caCertificate)
+        : this(false, "tor1", "192.0.2.1")
+    {
+        Kill();
+        SslPort = FreePort();
+        extraArgs = [$"--private-key={privateKey}", $"--certificate={certificate}", $"--ca-cert={caCertificate}", $"--remote=pssl:{SslPort}:127.0.0.1"];
+        Start();
+    }
+
+    public int SslPort { get; }
+
     /// <param name="dialsOut">Whether the server also connects to the managers its Global row lists (passive mode).</param>
     public SwitchDb(bool dialsOut, string name = "tor1", string tunnelIp = "192.0.2.1", params string[] ports)
     {
@@ -87,6 +101,11 @@ public sealed class SwitchDb : IDisposable
         if (dialsOut)
         {
             start.ArgumentList.Add("--remote=db:hardware_vtep,Global,managers");
+        }
+
+        foreach (var arg in extraArgs)
+        {
+            start.ArgumentList.Add(arg);
         }
 
         process = Process.Start(start)!;
@@ -245,6 +264,20 @@ public sealed class RunningAgent : IAsyncDisposable
             SocketTimeout = 5,
         });
 
+    /// <summary>An agent that reaches its switch over TLS with the reference's per-switch key, cert and CA files.</summary>
+    public static Task<RunningAgent> StartTlsAsync(Uri server, string host, SwitchDb sw, string certDir) =>
+        StartAsync(new AgentOptions
+        {
+            Host = host,
+            ServerUrl = server,
+            OvsdbHosts = [new OvsdbHost(sw.Name, "127.0.0.1", sw.SslPort)],
+            PrivateKeyBasePath = certDir,
+            CertificateBasePath = certDir,
+            CaCertificateBasePath = certDir,
+            PeriodicInterval = 2,
+            SocketTimeout = 5,
+        });
+
     /// <summary>An agent that lists no switch and waits for switches to dial in on a free loopback port.</summary>
     public static Task<RunningAgent> StartPassiveAsync(Uri server, string host, int port) =>
         StartAsync(new AgentOptions
@@ -258,7 +291,7 @@ public sealed class RunningAgent : IAsyncDisposable
             SocketTimeout = 5,
         });
 
-    private static async Task<RunningAgent> StartAsync(AgentOptions options)
+    public static async Task<RunningAgent> StartAsync(AgentOptions options)
     {
         var agent = new L2GatewayAgent(options, NullLoggerFactory.Instance);
         await agent.StartAsync(CancellationToken.None);
