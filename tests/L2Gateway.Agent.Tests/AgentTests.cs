@@ -72,8 +72,9 @@ public sealed class AgentTests
 
     private static async Task SwitchKnownAsync(Controller server, string name) =>
         await Eventually.HoldsAsync(
-            async () => ((await server.GetAsync("/v2.0/l2-gateway-switches"))["l2_gateway_switches"]!.AsArray()).Any(s => (string?)s!["name"] == name),
-            $"switch {name} reported");
+            async () => ((await server.GetAsync("/v2.0/l2-gateway-switches"))["l2_gateway_switches"]!.AsArray())
+                .Any(s => (string?)s!["name"] == name && (bool)s["connected"]! && s["ports"]!.AsArray().Count > 0),
+            $"switch {name} reported with its ports");
 
     private static async Task<string> StatusAsync(Controller server, string connection) =>
         (string)(await server.GetAsync($"/v2.0/l2-gateway-connections/{connection}"))["l2_gateway_connection"]!["status"]!;
@@ -310,7 +311,7 @@ public sealed class AgentTests
     public async Task Tls_with_the_reference_per_switch_files()
     {
         using var pki = new L2Gateway.Ovsdb.Tests.TestPki();
-        using var sw = new SwitchDb(pki.ServerCert.Key, pki.ServerCert.Cert, pki.CaCert);
+        using var sw = SwitchDb.WithTls(pki.ServerCert.Key, pki.ServerCert.Cert, pki.CaCert);
         var certs = Path.Combine(pki.Dir, "agent");
         Directory.CreateDirectory(certs);
         File.Copy(pki.ClientCert.Key, Path.Combine(certs, "tor1.key"));

@@ -25,19 +25,20 @@ public sealed class SwitchDb : IDisposable
     {
     }
 
-    private readonly string[] extraArgs = [];
+    private string[] extraArgs = [];
 
     /// <summary>A switch whose database also listens for TLS clients on <see cref="SslPort"/>.</summary>
-    public SwitchDb(string privateKey, string certificate, string caCertificate)
-        : this(false, "tor1", "192.0.2.1")
+    public static SwitchDb WithTls(string privateKey, string certificate, string caCertificate)
     {
-        Kill();
-        SslPort = FreePort();
-        extraArgs = [$"--private-key={privateKey}", $"--certificate={certificate}", $"--ca-cert={caCertificate}", $"--remote=pssl:{SslPort}:127.0.0.1"];
-        Start();
+        var sw = new SwitchDb();
+        sw.Kill();
+        sw.SslPort = FreePort();
+        sw.extraArgs = [$"--private-key={privateKey}", $"--certificate={certificate}", $"--ca-cert={caCertificate}", $"--remote=pssl:{sw.SslPort}:127.0.0.1"];
+        sw.Start();
+        return sw;
     }
 
-    public int SslPort { get; }
+    public int SslPort { get; private set; }
 
     /// <param name="dialsOut">Whether the server also connects to the managers its Global row lists (passive mode).</param>
     public SwitchDb(bool dialsOut, string name = "tor1", string tunnelIp = "192.0.2.1", params string[] ports)

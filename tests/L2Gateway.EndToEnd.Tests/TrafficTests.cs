@@ -127,7 +127,8 @@ public sealed class TrafficTests : IAsyncLifetime
             {
                 try
                 {
-                    return (await GetAsync("/v2.0/l2-gateway-switches"))["l2_gateway_switches"]!.AsArray().Any(s => (string?)s!["name"] == (string?)lab["physical_switch"]);
+                    return (await GetAsync("/v2.0/l2-gateway-switches"))["l2_gateway_switches"]!.AsArray()
+                        .Any(s => (string?)s!["name"] == (string?)lab["physical_switch"] && (bool)s["connected"]! && s["ports"]!.AsArray().Count > 0);
                 }
                 catch (HttpRequestException)
                 {

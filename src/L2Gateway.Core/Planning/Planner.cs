@@ -10,25 +10,37 @@ public sealed record PlannerInput(
     IReadOnlyList<SwitchInventory> Switches);
 
 /// <summary>
+/// What the planner computed per network, kept between plans: a network's remote MAC rows depend only on its
+/// ports and the hosts' tunnel IPs, so a change to one port recomputes one network. Whoever changes the inputs
+/// says which networks to forget (all of them when hosts change).
+/// </summary>
+public sealed class PlannerCache
+{
+    internal Dictionary<string, NetworkRows> Networks { get; } = new(StringComparer.Ordinal);
+
+    public void Invalidate(string networkId) => Networks.Remove(networkId);
+
+    public void Clear() => Networks.Clear();
+
+    internal sealed record NetworkRows(IReadOnlyList<DesiredUcastRemote> Ucast, IReadOnlyList<string> PortTunnelIps, string Digest);
+}
+
+/// <summary>
 /// Computes, as a pure function of stored data, the desired <c>hardware_vtep</c> content of every switch
 /// (SPEC §5). Rows are shared, never duplicated: a logical switch once per network, a binding once per
 /// (port, VLAN), a remote MAC once per (MAC, IP, network), a locator per destination IP.
 /// </summary>
 public static class Planner
 {
-    public static IReadOnlyDictionary<string, SwitchDesiredState> Plan(PlannerInput input)
+    public static IReadOnlyDictionary<string, SwitchDesiredState> Plan(PlannerInput input) => Plan(input, new PlannerCache());
+
+    /// <summary>The same plan, reusing the per-network rows <paramref name="cache"/> still holds.</summary>
+    public static IReadOnlyDictionary<string, SwitchDesiredState> Plan(PlannerInput input, PlannerCache cache)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(cache);
         var gateways = input.Gateways.ToDictionary(g => g.Id, StringComparer.Ordinal);
         var networks = input.Networks.ToDictionary(n => n.Id, StringComparer.Ordinal);
-        var tunnelIpOfHost = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var host in input.Hosts)
-        {
-            tunnelIpOfHost[host.Name] = host.TunnelIp;
-        }
-
-        var portsByNetwork = input.Ports.GroupBy(p => p.NetworkId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.OrderBy(p => p.Id, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
         var switchTunnelIps = input.Switches.ToDictionary(s => s.Name, s => s.TunnelIps, StringComparer.Ordinal);
 
         // network id -> switches connected to it, and per switch what each connection contributes.
@@ -65,33 +77,25 @@ public static class Planner
             }
         }
 
+        FillNetworkRows(input, cache, switchesOfNetwork.Keys);
+
         var result = new Dictionary<string, SwitchDesiredState>(StringComparer.Ordinal);
         foreach (var (switchName, builder) in perSwitch)
         {
-            var ucast = new Dictionary<(string Mac, string Ip, string Ls), DesiredUcastRemote>();
+            var ucast = new List<DesiredUcastRemote>();
+            var digests = new Dictionary<string, string>(StringComparer.Ordinal);
             var mcast = new List<DesiredMcastRemote>();
-            foreach (var networkId in builder.LogicalSwitches.Keys)
+            foreach (var networkId in builder.LogicalSwitches.Keys.Order(StringComparer.Ordinal))
             {
-                var flood = new SortedSet<string>(StringComparer.Ordinal);
-                foreach (var port in portsByNetwork.GetValueOrDefault(networkId) ?? [])
+                var rows = cache.Networks[networkId];
+                ucast.AddRange(rows.Ucast);
+                if (rows.Ucast.Count > 0)
                 {
-                    if (port.HostId is null || !tunnelIpOfHost.TryGetValue(port.HostId, out var dstIp))
-                    {
-                        continue; // Not bound to a host with a known VTEP: nowhere to send its traffic.
-                    }
-
-                    flood.Add(dstIp);
-                    var ip = port.FixedIps.Count > 0 ? port.FixedIps[0].IpAddress : "";
-                    ucast.TryAdd((port.MacAddress, ip, networkId), new DesiredUcastRemote(port.MacAddress, ip, networkId, dstIp));
-                    foreach (var pair in port.AllowedAddressPairs)
-                    {
-                        var mac = pair.MacAddress.Length > 0 ? pair.MacAddress : port.MacAddress;
-                        var pairIp = HostAddress(pair.IpAddress);
-                        ucast.TryAdd((mac, pairIp, networkId), new DesiredUcastRemote(mac, pairIp, networkId, dstIp));
-                    }
+                    digests[networkId] = rows.Digest;
                 }
 
                 // Other gateways' switches on the same network receive its broadcasts too (this switch's own do not).
+                var flood = new SortedSet<string>(rows.PortTunnelIps, StringComparer.Ordinal);
                 foreach (var other in switchesOfNetwork[networkId])
                 {
                     if (other != switchName && switchTunnelIps.TryGetValue(other, out var ips))
@@ -111,10 +115,69 @@ public static class Planner
                 }
             }
 
-            result[switchName] = new SwitchDesiredState(switchName, [.. builder.LogicalSwitches.Values], [.. builder.Bindings], [.. ucast.Values], mcast);
+            result[switchName] = new SwitchDesiredState(switchName, [.. builder.LogicalSwitches.Values], [.. builder.Bindings], ucast, mcast, digests);
         }
 
         return result;
+    }
+
+    // Computes the rows of every connected network the cache does not hold: one pass over the ports, whatever
+    // the number of networks to fill.
+    private static void FillNetworkRows(PlannerInput input, PlannerCache cache, IEnumerable<string> connected)
+    {
+        var missing = connected.Where(n => !cache.Networks.ContainsKey(n)).ToHashSet(StringComparer.Ordinal);
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var tunnelIpOfHost = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var host in input.Hosts)
+        {
+            tunnelIpOfHost[host.Name] = host.TunnelIp;
+        }
+
+        var portsOf = missing.ToDictionary(n => n, _ => new List<Port>(), StringComparer.Ordinal);
+        foreach (var port in input.Ports)
+        {
+            if (portsOf.TryGetValue(port.NetworkId, out var list))
+            {
+                list.Add(port);
+            }
+        }
+
+        foreach (var (networkId, ports) in portsOf)
+        {
+            // The first port (by id) that claims a (MAC, IP) decides where it is sent.
+            ports.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            var rows = new Dictionary<(string Mac, string Ip), DesiredUcastRemote>();
+            var flood = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var port in ports)
+            {
+                if (port.HostId is null || !tunnelIpOfHost.TryGetValue(port.HostId, out var dstIp))
+                {
+                    continue; // Not bound to a host with a known VTEP: nowhere to send its traffic.
+                }
+
+                flood.Add(dstIp);
+                var ip = port.FixedIps.Count > 0 ? port.FixedIps[0].IpAddress : "";
+                rows.TryAdd((port.MacAddress, ip), new DesiredUcastRemote(port.MacAddress, ip, networkId, dstIp));
+                foreach (var pair in port.AllowedAddressPairs)
+                {
+                    var mac = pair.MacAddress.Length > 0 ? pair.MacAddress : port.MacAddress;
+                    var pairIp = HostAddress(pair.IpAddress);
+                    rows.TryAdd((mac, pairIp), new DesiredUcastRemote(mac, pairIp, networkId, dstIp));
+                }
+            }
+
+            var sorted = rows.Values.ToArray();
+            Array.Sort(sorted, (a, b) =>
+            {
+                var c = string.CompareOrdinal(a.Mac, b.Mac);
+                return c != 0 ? c : string.CompareOrdinal(a.IpAddress, b.IpAddress);
+            });
+            cache.Networks[networkId] = new PlannerCache.NetworkRows(sorted, [.. flood], SwitchDesiredState.DigestUcast(sorted));
+        }
     }
 
     // A pair may name a prefix; the switch's ipaddr column holds one host address, or nothing.

@@ -23,6 +23,7 @@ public sealed class DesiredStateService : BackgroundService
     private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile IReadOnlyDictionary<string, SwitchDesiredState> current = new Dictionary<string, SwitchDesiredState>();
     private TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly PlannerCache cache = new();
     private Inputs? inputs;
     private int pending;
 
@@ -78,6 +79,7 @@ public sealed class DesiredStateService : BackgroundService
                 // Changes queued so far are in the database the load reads; later ones are applied after it.
                 changes.Clear();
                 inputs = await LoadAsync(cancellationToken);
+                cache.Clear();
             }
             else
             {
@@ -85,7 +87,7 @@ public sealed class DesiredStateService : BackgroundService
                 while (changes.TryDequeue(out var batch))
                 {
                     applied += batch.Count;
-                    inputs.Apply(batch);
+                    inputs.Apply(batch, cache);
                 }
 
                 if (applied == 0 && current.Count > 0)
@@ -95,7 +97,7 @@ public sealed class DesiredStateService : BackgroundService
             }
 
             var loaded = Stopwatch.GetTimestamp();
-            var plan = Planner.Plan(inputs.ToPlannerInput());
+            var plan = Planner.Plan(inputs.ToPlannerInput(), cache);
             logger.LogDebug(
                 "desired state recomputed ({Kind}): inputs {Load:F1} ms, plan {Plan:F1} ms",
                 full ? "full" : "incremental",
@@ -174,7 +176,8 @@ public sealed class DesiredStateService : BackgroundService
         private readonly Dictionary<string, Core.Host> hosts = new(StringComparer.Ordinal);
         private readonly Dictionary<string, SwitchInventory> switches = new(StringComparer.Ordinal);
 
-        public void Apply(IReadOnlyList<RowChange> batch)
+        /// <summary>Applies rows a write stored or removed; forgets the planner's rows of the networks they touch.</summary>
+        public void Apply(IReadOnlyList<RowChange> batch, PlannerCache? cache = null)
         {
             foreach (var (row, deleted) in batch)
             {
@@ -188,12 +191,20 @@ public sealed class DesiredStateService : BackgroundService
                         break;
                     case NetworkRow n:
                         Set(networks, n.Id, deleted ? null : n.ToDomain());
+                        cache?.Invalidate(n.Id);
                         break;
                     case PortRow p:
+                        if (ports.TryGetValue(p.Id, out var before))
+                        {
+                            cache?.Invalidate(before.NetworkId);
+                        }
+
                         Set(ports, p.Id, deleted ? null : p.ToDomain());
+                        cache?.Invalidate(p.NetworkId);
                         break;
                     case HostRow h:
                         Set(hosts, h.Id, deleted ? null : h.ToDomain());
+                        cache?.Clear();
                         break;
                     case SwitchRow s:
                         Set(switches, s.Name, deleted ? null : s.ToDomain());
