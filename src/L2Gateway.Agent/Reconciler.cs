@@ -22,7 +22,7 @@ public static class Reconciler
 {
     public const string Encapsulation = "vxlan_over_ipv4";
 
-    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 50_000)
+    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 150_000)
     {
         ArgumentNullException.ThrowIfNull(desired);
         ArgumentNullException.ThrowIfNull(actual);

@@ -17,6 +17,8 @@ public sealed class SwitchSession : IAsyncDisposable
 {
     public const string LockName = "l2gw_writer";
 
+    private const int LargeTransaction = 10_000;
+
     private readonly OvsdbReplica replica;
     private readonly ILogger logger;
     private readonly TimeSpan periodicInterval;
@@ -217,6 +219,7 @@ public sealed class SwitchSession : IAsyncDisposable
     /// <summary>Diffs and writes until the switch holds the desired state (or something stands in the way).</summary>
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
+        var written = 0;
         for (var pass = 0; pass < 100 && Writer; pass++)
         {
             var snapshot = replica.Snapshot;
@@ -254,10 +257,18 @@ public sealed class SwitchSession : IAsyncDisposable
                     Changed?.Invoke();
                 }
 
+                if (written > LargeTransaction)
+                {
+                    // A bulk (re)programming leaves hundreds of MB of garbage (the transaction, its JSON, the old
+                    // snapshots) that a quiet agent would otherwise keep mapped for a long time.
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                }
+
                 return;
             }
 
             logger.LogInformation("{Switch}: writing {Count} operation(s)", Host.Name, plan.Operations.Count);
+            written += plan.Operations.Count;
             var result = await replica.TransactAsync(plan.Operations, cancellationToken);
             result.EnsureSuccess();
             var inserted = plan.Operations
@@ -270,13 +281,15 @@ public sealed class SwitchSession : IAsyncDisposable
     }
 
     // The next diff must see this transaction's effect, or it would insert the same rows again.
-    private async Task WaitForReplicaAsync(IReadOnlyList<(string Table, Guid Uuid)> inserted, CancellationToken cancellationToken)
+    private async Task WaitForReplicaAsync(List<(string Table, Guid Uuid)> inserted, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (Connected && DateTime.UtcNow < deadline)
         {
+            // A transaction's rows arrive in one update: look for the last one cheaply, then check them all once.
             var tables = replica.Snapshot.Tables;
-            if (inserted.All(r => tables.TryGetValue(r.Table, out var t) && t.Rows.ContainsKey(r.Uuid)))
+            bool Present((string Table, Guid Uuid) r) => tables.TryGetValue(r.Table, out var t) && t.Rows.ContainsKey(r.Uuid);
+            if ((inserted.Count == 0 || Present(inserted[^1])) && inserted.All(Present))
             {
                 return;
             }
