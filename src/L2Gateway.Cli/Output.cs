@@ -78,29 +78,29 @@ internal static class Output
         switch (options.Format)
         {
             case "json":
-            {
-                var array = new JsonArray();
-                foreach (var row in selected)
                 {
-                    array.Add((JsonNode)RowObject(names, row));
-                }
+                    var array = new JsonArray();
+                    foreach (var row in selected)
+                    {
+                        array.Add((JsonNode)RowObject(names, row));
+                    }
 
-                Python.WriteJson(builder, array, !options.NoIndent);
-                builder.Append('\n');
-                break;
-            }
+                    Python.WriteJson(builder, array, !options.NoIndent);
+                    builder.Append('\n');
+                    break;
+                }
 
             case "yaml":
-            {
-                var array = new JsonArray();
-                foreach (var row in selected)
                 {
-                    array.Add((JsonNode)RowObject(names, row));
-                }
+                    var array = new JsonArray();
+                    foreach (var row in selected)
+                    {
+                        array.Add((JsonNode)RowObject(names, row));
+                    }
 
-                Yaml.Write(builder, array);
-                break;
-            }
+                    Yaml.Write(builder, array);
+                    break;
+                }
 
             case "value":
                 foreach (var row in selected)
