@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using L2Gateway.Core;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace L2Gateway.Server.Api;
 
@@ -242,6 +241,4 @@ public static class Http
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(Error(type, message).ToJsonString(Compact), http.RequestAborted);
     }
-
-    public static long? MaxBody(HttpContext http) => http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
 }
