@@ -88,7 +88,8 @@ public sealed class TrafficTests : IAsyncLifetime
     private JsonNode OpenStack(params string[] args) =>
         JsonNode.Parse(Must("/usr/bin/python3", ["/usr/bin/openstack", "--os-auth-type", "none", "--os-endpoint", Api, .. args, "-f", "json"]))!;
 
-    private bool Ping() => Run(LabScript, "ping").Exit == 0;
+    // Through bash: the lab's copy of shared/ may come without execute bits.
+    private bool Ping() => Run("bash", LabScript, "ping").Exit == 0;
 
     private string Vtep(params string[] args) => Must("vtep-ctl", ["--timeout=10", $"--db=tcp:127.0.0.1:{labPort}", .. args]);
 
@@ -108,7 +109,7 @@ public sealed class TrafficTests : IAsyncLifetime
     {
         Assert.True(Environment.UserName == "root", "the data-plane test needs root for network namespaces");
         Assert.True(File.Exists(LabScript), $"lab script not found at {LabScript}");
-        Must(LabScript, "up");
+        Must("bash", LabScript, "up");
         lab = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(labDir, "lab.json")))!;
         await File.WriteAllTextAsync(Path.Combine(labDir, "l2gw.ini"), $"""
             [DEFAULT]
@@ -169,7 +170,7 @@ public sealed class TrafficTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         KillServer();
-        var down = Run(LabScript, "down");
+        var down = Run("bash", LabScript, "down");
         http.Dispose();
 
         // Nothing of the lab may be left behind: no namespace of its prefix, no daemon of its directory.
@@ -243,7 +244,7 @@ public sealed class TrafficTests : IAsyncLifetime
         // 6. Connected again, then the switch reboots with an empty database: reprogrammed with no manual step.
         connection = (string)OpenStack("l2gw", "connection", "create", "lab-gw", "lab-net")["ID"]!;
         await EventuallyAsync(() => Task.FromResult(Ping()), "ping after reconnecting", 60);
-        Must(Path.Combine(AppContext.BaseDirectory, "reboot-switch.sh"), labDir);
+        Must("bash", Path.Combine(AppContext.BaseDirectory, "reboot-switch.sh"), labDir);
         await EventuallyAsync(() => Task.FromResult(Ping()), "ping after the switch rebooted empty", 90);
 
         // The agent (embedded in the server) killed and restarted: no duplicate rows.
