@@ -214,19 +214,33 @@ public static class CatalogEndpoints
     }
 
     private static Task<IResult> ListNetworks(HttpContext http, Policy policy, Store store) =>
-        ListAsync(http, policy, store, "get_network", "networks", db => db.Networks, NetworkColumns, r => r.ProjectId, Views.Network, (q, id) => q.FirstOrDefaultAsync(n => n.Id == id));
+        ListAsync(http, policy, store, "get_network", "networks", db => db.Networks, NetworkColumns, Views.Network, (q, id) => q.FirstOrDefaultAsync(n => n.Id == id));
 
-    private static async Task<IResult> ShowNetwork(HttpContext http, string id, Policy policy, Store store)
+    private static Task<IResult> ShowNetwork(HttpContext http, string id, Policy policy, Store store) =>
+        ShowOwnedAsync(http, policy, store, "get_network", "network", db => db.Networks.FirstOrDefaultAsync(n => n.Id == id, http.RequestAborted), n => n.ProjectId, Views.Network, () => CatalogService.NetworkNotFound(id));
+
+    /// <summary>Show of a project-owned row: 403 before the lookup, 404 for a row the caller may not see.</summary>
+    private static async Task<IResult> ShowOwnedAsync<TRow>(
+        HttpContext http,
+        Policy policy,
+        Store store,
+        string action,
+        string key,
+        Func<L2GatewayDbContext, Task<TRow?>> find,
+        Func<TRow, string> projectOf,
+        Func<TRow, System.Text.Json.Nodes.JsonObject> view,
+        Func<L2GatewayException> notFound)
+        where TRow : class
     {
         var caller = http.Caller();
-        policy.Authorize("get_network", caller);
-        var row = await store.ReadAsync(db => db.Networks.FirstOrDefaultAsync(n => n.Id == id, http.RequestAborted), http.RequestAborted);
-        if (row is null || !policy.Check("get_network", caller, row.ProjectId))
+        policy.Authorize(action, caller);
+        var row = await store.ReadAsync(find, http.RequestAborted);
+        if (row is null || !policy.Check(action, caller, projectOf(row)))
         {
-            throw CatalogService.NetworkNotFound(id);
+            throw notFound();
         }
 
-        return Http.One("network", Views.Network(row), ListQuery.ParseFields(http.Request.Query));
+        return Http.One(key, view(row), ListQuery.ParseFields(http.Request.Query));
     }
 
     private static async Task<IResult> UpdateNetwork(HttpContext http, string id, Policy policy, CatalogService catalog)
@@ -364,20 +378,10 @@ public static class CatalogEndpoints
     }
 
     private static Task<IResult> ListPorts(HttpContext http, Policy policy, Store store) =>
-        ListAsync(http, policy, store, "get_port", "ports", db => db.Ports, PortColumns, r => r.ProjectId, Views.Port, (q, id) => q.FirstOrDefaultAsync(p => p.Id == id));
+        ListAsync(http, policy, store, "get_port", "ports", db => db.Ports, PortColumns, Views.Port, (q, id) => q.FirstOrDefaultAsync(p => p.Id == id));
 
-    private static async Task<IResult> ShowPort(HttpContext http, string id, Policy policy, Store store)
-    {
-        var caller = http.Caller();
-        policy.Authorize("get_port", caller);
-        var row = await store.ReadAsync(db => db.Ports.FirstOrDefaultAsync(p => p.Id == id, http.RequestAborted), http.RequestAborted);
-        if (row is null || !policy.Check("get_port", caller, row.ProjectId))
-        {
-            throw CatalogService.PortNotFound(id);
-        }
-
-        return Http.One("port", Views.Port(row), ListQuery.ParseFields(http.Request.Query));
-    }
+    private static Task<IResult> ShowPort(HttpContext http, string id, Policy policy, Store store) =>
+        ShowOwnedAsync(http, policy, store, "get_port", "port", db => db.Ports.FirstOrDefaultAsync(p => p.Id == id, http.RequestAborted), p => p.ProjectId, Views.Port, () => CatalogService.PortNotFound(id));
 
     private static async Task<IResult> UpdatePort(HttpContext http, string id, Policy policy, CatalogService catalog)
     {
@@ -433,7 +437,7 @@ public static class CatalogEndpoints
     }
 
     private static Task<IResult> ListHosts(HttpContext http, Policy policy, Store store) =>
-        ListAsync(http, policy, store, "get_host", "hosts", db => db.Hosts, HostColumns, _ => "", Views.Host, (q, id) => q.FirstOrDefaultAsync(h => h.Id == id), scoped: false);
+        ListAsync(http, policy, store, "get_host", "hosts", db => db.Hosts, HostColumns, Views.Host, (q, id) => q.FirstOrDefaultAsync(h => h.Id == id), scoped: false);
 
     private static async Task<IResult> ShowHost(HttpContext http, string id, Policy policy, Store store)
     {
@@ -464,7 +468,7 @@ public static class CatalogEndpoints
         var macs = await store.ReadAsync(db => db.LocalMacs.ToListAsync(http.RequestAborted), http.RequestAborted);
         var bySwitch = macs.GroupBy(m => m.Switch, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         return await ListAsync(
-            http, policy, store, "get_l2_gateway_switch", "l2_gateway_switches", db => db.Switches, SwitchColumns, _ => "",
+            http, policy, store, "get_l2_gateway_switch", "l2_gateway_switches", db => db.Switches, SwitchColumns,
             s => Views.Switch(s, bySwitch.GetValueOrDefault(s.Name) ?? [], desired.For(s.Name)),
             (q, name) => q.FirstOrDefaultAsync(s => s.Name == name), scoped: false, idKey: "name");
     }
@@ -493,7 +497,6 @@ public static class CatalogEndpoints
         string collection,
         Func<L2GatewayDbContext, IQueryable<TRow>> table,
         Column[] columns,
-        Func<TRow, string> projectOf,
         Func<TRow, System.Text.Json.Nodes.JsonObject> view,
         Func<IQueryable<TRow>, string, Task<TRow?>> findMarker,
         bool scoped = true,
