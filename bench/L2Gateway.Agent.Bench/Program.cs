@@ -11,6 +11,8 @@ using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Data;
 using L2Gateway.Ovsdb.HardwareVtep;
 using L2Gateway.Ovsdb.Operations;
+using L2Gateway.Ovsdb.Protocol;
+using L2Gateway.Ovsdb.Replication;
 using L2Gateway.Server;
 using L2Gateway.Server.Persistence;
 using Microsoft.AspNetCore.Builder;
@@ -28,7 +30,76 @@ if (what is "reconverge" or "all")
     await ReconvergeAsync(networks: 1000, portsPerNetwork: 100);
 }
 
+if (what is "transact")
+{
+    await TransactExperimentAsync();
+}
+
 return 0;
+
+static async Task TransactExperimentAsync()
+{
+    foreach (var mode in new[] { "plain", "replica-separate", "replica-same", "plain", "replica-same", "replica-same-cond", "replica-same-v1", "replica-same-cond", "replica-same-v1" })
+    {
+        using var sw = new SwitchProcess();
+        var ops = RawOps(10_000, 100);
+        OvsdbReplica? replica = null;
+        OvsdbClient client;
+        if (mode == "plain")
+        {
+            client = await OvsdbClient.ConnectAsync(sw.Endpoint);
+        }
+        else
+        {
+            replica = VtepTables.CreateReplica(sw.Endpoint, new OvsdbReplicaOptions { Method = mode.EndsWith("-cond", StringComparison.Ordinal) ? MonitorMethod.MonitorCond : mode.EndsWith("-v1", StringComparison.Ordinal) ? MonitorMethod.Monitor : null });
+            await replica.StartAsync();
+            await replica.Ready;
+            client = mode.StartsWith("replica-same", StringComparison.Ordinal) ? replica.Client! : await OvsdbClient.ConnectAsync(sw.Endpoint);
+        }
+
+        var t0 = Stopwatch.GetTimestamp();
+        var r = await client.TransactAsync("hardware_vtep", ops, CancellationToken.None);
+        r.EnsureSuccess();
+        var t1 = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var seen = 0.0;
+        if (replica is not null)
+        {
+            while (replica.Snapshot["Ucast_Macs_Remote"].Count < 10_000)
+            {
+                await Task.Delay(1);
+            }
+
+            seen = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+
+        Console.WriteLine($"{mode}: transact {t1:F0} ms, replica has all rows at {seen:F0} ms");
+        if (replica is not null)
+        {
+            await replica.DisposeAsync();
+        }
+    }
+}
+
+static List<Operation> RawOps(int ports, int hosts)
+{
+    var ops = new List<Operation>
+    {
+        new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L),
+    };
+    for (var h = 0; h < hosts; h++)
+    {
+        ops.Add(new InsertOperation("Physical_Locator", $"loc{h}").Set("encapsulation_type", "vxlan_over_ipv4").Set("dst_ip", Lab.HostIp(h)));
+    }
+
+    for (var p = 0; p < ports; p++)
+    {
+        ops.Add(new InsertOperation("Ucast_Macs_Remote")
+            .Set("MAC", Lab.Mac(0, p)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
+            .Set("locator", OvsdbAtom.NamedUuid($"loc{p % hosts}")).Set("ipaddr", Lab.Ip(0, p)));
+    }
+
+    return ops;
+}
 
 static async Task ConnectionCreateAsync()
 {
@@ -49,6 +120,7 @@ static async Task ConnectionCreateAsync()
     using var agent = lab.StartAgent();
     await lab.WaitForSwitchAsync();
 
+    Debug($"connection create at {DateTime.UtcNow:HH:mm:ss.fff}");
     var started = Stopwatch.GetTimestamp();
     await lab.ConnectAsync(gw, net[0], 100);
     await sw.WaitForRowAsync("Ucast_Macs_Remote", "MAC", Lab.Mac(0, Ports - 1));
@@ -115,6 +187,14 @@ static async Task ReconvergeAsync(int networks, int portsPerNetwork)
     Console.WriteLine($"switch database wiped and restarted -> every row back: {back:F2} s (then verified: {total} MACs, {networks} flood rows, {networks} logical switches)");
     await Task.Delay(5000); // steady state: the agent has confirmed convergence
     Console.WriteLine($"agent process memory, steady: RSS {agent.RssMiB():F0} MiB; peak RSS during the run {agent.PeakRssMiB():F0} MiB");
+}
+
+static void Debug(string line)
+{
+    if (Environment.GetEnvironmentVariable("BENCH_DEBUG") is not null)
+    {
+        Console.WriteLine(line);
+    }
 }
 
 static double Median(List<double> values)
@@ -344,7 +424,7 @@ internal sealed class Lab : IAsyncDisposable
     public static async Task<Lab> StartAsync(SwitchProcess sw)
     {
         var dir = Path.Combine(Path.GetTempPath(), "l2gw-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var app = ServerHost.Build(new ServerOptions { Bind = "127.0.0.1:0", DataDir = dir, QuotaL2Gateway = -1 }, b => b.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("L2Gateway.Server.Services.DesiredStateService", Environment.GetEnvironmentVariable("BENCH_DEBUG") is null ? LogLevel.Warning : LogLevel.Debug));
+        var app = ServerHost.Build(new ServerOptions { Bind = "127.0.0.1:0", DataDir = dir, QuotaL2Gateway = -1 }, b => b.Logging.ClearProviders().AddSimpleConsole(c => { c.SingleLine = true; c.TimestampFormat = "HH:mm:ss.fff "; c.UseUtcTimestamp = true; }).SetMinimumLevel(LogLevel.Warning).AddFilter("L2Gateway.Server.Services.DesiredStateService", Environment.GetEnvironmentVariable("BENCH_DEBUG") is null ? LogLevel.Warning : LogLevel.Debug));
         await ServerHost.StartAsync(app);
         return new Lab(app, dir, sw);
     }
@@ -464,6 +544,11 @@ internal sealed class AgentProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (Environment.GetEnvironmentVariable("BENCH_DEBUG") is not null)
+        {
+            start.Environment["Logging__LogLevel__L2Gateway"] = "Debug";
+        }
+
         process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) =>
         {

@@ -22,15 +22,21 @@ public static class Reconciler
 {
     public const string Encapsulation = "vxlan_over_ipv4";
 
-    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 150_000)
+    /// <param name="scope">
+    /// The logical switches whose MAC rows to compare (null: all). Logical switches and VLAN bindings are always
+    /// compared whole; they are few. An agent that knows which networks changed passes them here and hands in a
+    /// <paramref name="actual"/> holding only their MAC rows.
+    /// </param>
+    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 150_000, IReadOnlySet<string>? scope = null)
     {
         ArgumentNullException.ThrowIfNull(desired);
         ArgumentNullException.ThrowIfNull(actual);
-        return new Builder(desired, actual, maxRowInserts).Build();
+        return new Builder(desired, actual, maxRowInserts, scope).Build();
     }
 
-    private sealed class Builder(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts)
+    private sealed class Builder(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts, IReadOnlySet<string>? scope)
     {
+        private readonly HashSet<Guid> guarded = [];
         private readonly List<Operation> structure = [];
         private readonly List<Operation> locators = [];
         private readonly List<Operation> changes = [];
@@ -75,18 +81,13 @@ public static class Reconciler
                     ownedNames[current.Uuid] = ls.Name;
                     if (current.TunnelKey != ls.TunnelKey || current.Description != ls.Description || !current.Owned)
                     {
+                        guarded.Add(current.Uuid); // updated in this transaction: no guard needed
                         var config = current.OtherConfig.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
                         config[VtepState.OwnerKey] = VtepState.OwnerValue;
                         changes.Add(new UpdateOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid)
                             .Set("tunnel_key", (long)ls.TunnelKey)
                             .Set("description", ls.Description)
                             .Set("other_config", StringMap(config)));
-                    }
-                    else
-                    {
-                        // Rows inserted below point at this logical switch: fail rather than write if it changed meanwhile.
-                        waits.Add(new WaitOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid).Columns("name")
-                            .Row(new Dictionary<string, OvsdbDatum> { ["name"] = ls.Name }).Until(true).Timeout(0));
                     }
                 }
                 else
@@ -116,6 +117,22 @@ public static class Reconciler
                 changes.Add(new DeleteOperation(VtepTables.LogicalSwitch).WhereUuid(ls.Uuid));
             }
         }
+
+        /// <summary>A reference to a logical switch from a row this transaction writes.</summary>
+        private OvsdbAtom RefTo(string lsName)
+        {
+            var atom = logicalSwitchRefs[lsName];
+            if (atom.Kind == AtomKind.Uuid && guarded.Add(atom.AsUuid()))
+            {
+                // Fail rather than write if the logical switch changed (or went) since the replica showed it.
+                waits.Add(new WaitOperation(VtepTables.LogicalSwitch).WhereUuid(atom.AsUuid()).Columns("name")
+                    .Row(new Dictionary<string, OvsdbDatum> { ["name"] = lsName }).Until(true).Timeout(0));
+            }
+
+            return atom;
+        }
+
+        private bool InScope(string lsName) => scope is null || scope.Contains(lsName);
 
         private OvsdbAtom Locator(string dstIp)
         {
@@ -189,7 +206,7 @@ public static class Reconciler
                         var target = logicalSwitchRefs[lsName];
                         if (!port.VlanBindings.TryGetValue(vlan, out var current) || target.Kind != AtomKind.Uuid || target.AsUuid() != current)
                         {
-                            add.Add((vlan, target));
+                            add.Add((vlan, RefTo(lsName)));
                         }
                     }
 
@@ -219,15 +236,21 @@ public static class Reconciler
         private void UcastRemotes()
         {
             var wanted = new Dictionary<(string Mac, string Ls, string Ip), string>();
-            foreach (var row in desired.SelectMany(d => d.UcastRemotes))
+            foreach (var state in desired)
             {
-                wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+                foreach (var ls in scope is null ? state.UcastDigests.Keys : state.UcastDigests.Keys.Where(scope.Contains))
+                {
+                    foreach (var row in state.UcastOf(ls))
+                    {
+                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+                    }
+                }
             }
 
             var seen = new HashSet<(string, string, string)>();
             foreach (var row in actual.UcastRemotes)
             {
-                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch))
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !InScope(lsName))
                 {
                     continue;
                 }
@@ -259,7 +282,7 @@ public static class Reconciler
                 inserts++;
                 changes.Add(new InsertOperation(VtepTables.UcastMacsRemote)
                     .Set("MAC", mac)
-                    .Set("logical_switch", logicalSwitchRefs[ls])
+                    .Set("logical_switch", RefTo(ls))
                     .Set("locator", Locator(dstIp))
                     .Set("ipaddr", ip));
             }
@@ -268,7 +291,7 @@ public static class Reconciler
         private void McastRemotes()
         {
             var ownTunnelIps = actual.Switches.SelectMany(s => s.TunnelIps).ToHashSet(StringComparer.Ordinal);
-            var wanted = desired.SelectMany(d => d.McastRemotes).GroupBy(m => m.LogicalSwitch, StringComparer.Ordinal)
+            var wanted = desired.SelectMany(d => d.McastRemotes).Where(m => InScope(m.LogicalSwitch)).GroupBy(m => m.LogicalSwitch, StringComparer.Ordinal)
                 .ToDictionary(
                     g => g.Key,
                     g => g.SelectMany(m => m.DstIps).Where(ip => !ownTunnelIps.Contains(ip)).Distinct().Order(StringComparer.Ordinal).ToList(),
@@ -276,7 +299,7 @@ public static class Reconciler
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var row in actual.McastRemotes)
             {
-                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch))
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !InScope(lsName))
                 {
                     continue;
                 }
@@ -304,7 +327,7 @@ public static class Reconciler
 
                 changes.Add(new InsertOperation(VtepTables.McastMacsRemote)
                     .Set("MAC", DesiredMcastRemote.UnknownDst)
-                    .Set("logical_switch", logicalSwitchRefs[lsName])
+                    .Set("logical_switch", RefTo(lsName))
                     .Set("locator_set", LocatorSet(ips)));
             }
         }

@@ -27,6 +27,16 @@ public sealed class SwitchSession : IAsyncDisposable
     private readonly Lock gate = new();
     private Dictionary<string, SwitchDesiredState> desired = new(StringComparer.Ordinal);
     private Dictionary<string, string> applied = new(StringComparer.Ordinal);
+
+    // What the switch holds, indexed from the replica's change events (guarded by gate): the snapshot the index
+    // describes, each logical switch's remote MAC rows, and what changed since the last pass.
+    private ReplicaSnapshot? view;
+    private readonly Dictionary<Guid, HashSet<Guid>> ucastByLogicalSwitch = [];
+    private readonly Dictionary<Guid, HashSet<Guid>> mcastByLogicalSwitch = [];
+    private readonly HashSet<Guid> changedOnSwitch = [];
+    private readonly HashSet<string> changedDesired = new(StringComparer.Ordinal);
+    private bool sweep = true;
+    private long lastSweep = Environment.TickCount64;
     private string error = "";
     private volatile bool writer;
     private Task? loop;
@@ -37,14 +47,18 @@ public sealed class SwitchSession : IAsyncDisposable
         Host = host;
         this.logger = logger;
         this.periodicInterval = periodicInterval;
-        replica = VtepTables.CreateReplica(endpoint, options);
+        replica = VtepTables.CreateReplica(endpoint, options, macIndexes: false);
         replica.ConnectionStateChanged += OnConnectionStateChanged;
         replica.Changed += (_, e) =>
         {
+            Index(e);
             Wake();
             Changed?.Invoke();
         };
     }
+
+    /// <summary>A full comparison of everything runs at least this often, whatever the change events said.</summary>
+    public static TimeSpan SweepInterval { get; } = TimeSpan.FromMinutes(1);
 
     public OvsdbHost Host { get; }
 
@@ -74,13 +88,99 @@ public sealed class SwitchSession : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(state);
         lock (gate)
         {
+            changedDesired.UnionWith(state.ChangedLogicalSwitches(desired.GetValueOrDefault(state.Switch)));
             desired = new Dictionary<string, SwitchDesiredState>(desired, StringComparer.Ordinal) { [state.Switch] = state };
         }
 
         Wake();
     }
 
+    // Runs on the replica's read loop, once per update and in order, so the index always matches `view`.
+    private void Index(ReplicaChangedEventArgs e)
+    {
+        lock (gate)
+        {
+            if (e.IsInitial || e.IsResync || view is null)
+            {
+                ucastByLogicalSwitch.Clear();
+                mcastByLogicalSwitch.Clear();
+                foreach (var row in e.Snapshot[VtepTables.UcastMacsRemote].Rows.Values)
+                {
+                    Add(ucastByLogicalSwitch, row.GetUuid("logical_switch"), row.Uuid);
+                }
+
+                foreach (var row in e.Snapshot[VtepTables.McastMacsRemote].Rows.Values)
+                {
+                    Add(mcastByLogicalSwitch, row.GetUuid("logical_switch"), row.Uuid);
+                }
+
+                sweep = true;
+            }
+            else
+            {
+                foreach (var change in e.Changes)
+                {
+                    switch (change.Table)
+                    {
+                        case VtepTables.UcastMacsRemote:
+                            Move(ucastByLogicalSwitch, change);
+                            break;
+                        case VtepTables.McastMacsRemote:
+                            Move(mcastByLogicalSwitch, change);
+                            break;
+                        case VtepTables.LogicalSwitch:
+                            changedOnSwitch.Add(change.Uuid);
+                            break;
+                        case VtepTables.PhysicalLocator or VtepTables.PhysicalLocatorSet when change.Kind == RowChangeKind.Modify:
+                            sweep = true; // rows of any logical switch may point at it
+                            break;
+                    }
+                }
+            }
+
+            view = e.Snapshot;
+        }
+
+        static void Add(Dictionary<Guid, HashSet<Guid>> index, Guid logicalSwitch, Guid row)
+        {
+            if (!index.TryGetValue(logicalSwitch, out var rows))
+            {
+                index[logicalSwitch] = rows = [];
+            }
+
+            rows.Add(row);
+        }
+
+        void Move(Dictionary<Guid, HashSet<Guid>> index, RowChange change)
+        {
+            if (change.Old is { } old)
+            {
+                var ls = old.GetUuid("logical_switch");
+                changedOnSwitch.Add(ls);
+                if (index.TryGetValue(ls, out var rows) && rows.Remove(change.Uuid) && rows.Count == 0)
+                {
+                    index.Remove(ls);
+                }
+            }
+
+            if (change.New is { } row)
+            {
+                var ls = row.GetUuid("logical_switch");
+                changedOnSwitch.Add(ls);
+                Add(index, ls, change.Uuid);
+            }
+        }
+    }
+
     private void Wake() => wake.Release();
+
+    private void RequestSweep()
+    {
+        lock (gate)
+        {
+            sweep = true;
+        }
+    }
 
     private void OnConnectionStateChanged(object? sender, OvsdbConnectionStateChangedEventArgs e)
     {
@@ -88,6 +188,7 @@ public sealed class SwitchSession : IAsyncDisposable
         {
             client.LockAcquired += (_, _) =>
             {
+                RequestSweep();
                 writer = true;
                 logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
                 Wake();
@@ -120,6 +221,7 @@ public sealed class SwitchSession : IAsyncDisposable
         {
             if (await client.LockAsync(LockName, stop.Token))
             {
+                RequestSweep();
                 writer = true;
                 logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
                 Wake();
@@ -179,7 +281,11 @@ public sealed class SwitchSession : IAsyncDisposable
         {
             try
             {
-                await wake.WaitAsync(periodicInterval, cancellationToken);
+                if (!await wake.WaitAsync(periodicInterval, cancellationToken) && Environment.TickCount64 - Volatile.Read(ref lastSweep) > SweepInterval.TotalMilliseconds)
+                {
+                    RequestSweep();
+                }
+
                 while (wake.CurrentCount > 0)
                 {
                     await wake.WaitAsync(cancellationToken); // Coalesce a burst of wake-ups into one pass.
@@ -193,6 +299,7 @@ public sealed class SwitchSession : IAsyncDisposable
             }
             catch (Exception e) when (e is OvsdbException or TimeoutException or IOException or OperationCanceledException)
             {
+                RequestSweep(); // what the failed pass was about is no longer known
                 SetError(e.Message);
                 logger.LogWarning("{Switch}: reconciliation failed: {Error}", Host.Name, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
@@ -222,24 +329,67 @@ public sealed class SwitchSession : IAsyncDisposable
         var written = 0;
         for (var pass = 0; pass < 100 && Writer; pass++)
         {
-            var snapshot = replica.Snapshot;
-            var state = VtepState.From(new VtepSnapshot(snapshot));
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            ReplicaSnapshot? snapshot;
             Dictionary<string, SwitchDesiredState> wanted;
+            HashSet<string>? scope;
+            List<Guid> ucastRows = [], mcastRows = [];
             lock (gate)
             {
+                snapshot = view;
                 wanted = desired;
+                // Never act on a switch before the server has said what it wants there: an agent that starts
+                // must not wipe rows it simply has not heard about yet. Nothing is consumed until then.
+                if (snapshot is null || !snapshot[VtepTables.PhysicalSwitch].Rows.Values.Any(r => wanted.ContainsKey(r.GetString("name"))))
+                {
+                    return;
+                }
+
+                if (sweep)
+                {
+                    scope = null;
+                    sweep = false;
+                    Volatile.Write(ref lastSweep, Environment.TickCount64);
+                }
+                else
+                {
+                    scope = new HashSet<string>(changedDesired, StringComparer.Ordinal);
+                    var logicalSwitches = snapshot[VtepTables.LogicalSwitch];
+                    foreach (var uuid in changedOnSwitch)
+                    {
+                        if (logicalSwitches.Get(uuid) is { } row)
+                        {
+                            scope.Add(row.GetString("name"));
+                        }
+                    }
+
+                    // The rows of every logical switch in scope, whether it got there by name or by a change seen on it.
+                    foreach (var row in logicalSwitches.Rows.Values)
+                    {
+                        if (scope.Contains(row.GetString("name")) || changedOnSwitch.Contains(row.Uuid))
+                        {
+                            ucastRows.AddRange(ucastByLogicalSwitch.GetValueOrDefault(row.Uuid) ?? []);
+                            mcastRows.AddRange(mcastByLogicalSwitch.GetValueOrDefault(row.Uuid) ?? []);
+                        }
+                    }
+                }
+
+                changedDesired.Clear();
+                changedOnSwitch.Clear();
             }
 
-            // Never act on a switch before the server has said what it wants there: an agent that starts
-            // must not wipe rows it simply has not heard about yet.
-            var switches = state.Switches.Select(s => s.Name).Where(wanted.ContainsKey).ToList();
-            if (switches.Count == 0)
+            var vtep = new VtepSnapshot(snapshot);
+            var state = scope is null ? VtepState.From(vtep) : VtepState.From(vtep, ucastRows, mcastRows);
+            var read = System.Diagnostics.Stopwatch.GetTimestamp();
+
+            var targets = state.Switches.Select(s => s.Name).Where(wanted.ContainsKey).Select(s => wanted[s]).ToList();
+            var plan = Reconciler.Plan(targets, state, scope: scope);
+            if (plan.Truncated)
             {
-                return;
+                RequestSweep(); // the rest of the rows come in the next pass
             }
 
-            var targets = switches.Select(s => wanted[s]).ToList();
-            var plan = Reconciler.Plan(targets, state);
+            var planned = System.Diagnostics.Stopwatch.GetTimestamp();
             SetError(string.Join("; ", plan.Problems));
             if (plan.Converged)
             {
@@ -276,7 +426,16 @@ public sealed class SwitchSession : IAsyncDisposable
                 .Where(x => x.op is Ovsdb.Operations.InsertOperation { TableName: VtepTables.LogicalSwitch or VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote })
                 .Select(x => (x.op.Table!, result.InsertedUuid(x.i)))
                 .ToList();
+            var transacted = System.Diagnostics.Stopwatch.GetTimestamp();
             await WaitForReplicaAsync(inserted, cancellationToken);
+            logger.LogDebug(
+                "{Switch}: pass {Pass}: read {Read:F1} ms, diff {Diff:F1} ms, transact {Transact:F1} ms, monitor {Monitor:F1} ms",
+                Host.Name,
+                pass,
+                System.Diagnostics.Stopwatch.GetElapsedTime(started, read).TotalMilliseconds,
+                System.Diagnostics.Stopwatch.GetElapsedTime(read, planned).TotalMilliseconds,
+                System.Diagnostics.Stopwatch.GetElapsedTime(planned, transacted).TotalMilliseconds,
+                System.Diagnostics.Stopwatch.GetElapsedTime(transacted).TotalMilliseconds);
         }
     }
 
@@ -287,7 +446,13 @@ public sealed class SwitchSession : IAsyncDisposable
         while (Connected && DateTime.UtcNow < deadline)
         {
             // A transaction's rows arrive in one update: look for the last one cheaply, then check them all once.
-            var tables = replica.Snapshot.Tables;
+            ReplicaSnapshot? indexed;
+            lock (gate)
+            {
+                indexed = view;
+            }
+
+            var tables = indexed?.Tables ?? replica.Snapshot.Tables;
             bool Present((string Table, Guid Uuid) r) => tables.TryGetValue(r.Table, out var t) && t.Rows.ContainsKey(r.Uuid);
             if ((inserted.Count == 0 || Present(inserted[^1])) && inserted.All(Present))
             {

@@ -36,6 +36,29 @@ public sealed record VtepState(
 
     public static VtepState Empty { get; } = new([], [], [], [], [], [], [], new Dictionary<Guid, string>(), new Dictionary<Guid, IReadOnlyList<Guid>>());
 
+    /// <summary>
+    /// The switch's state with only the given remote MAC rows (the rest of the small tables whole): what a pass
+    /// scoped to a few logical switches needs. The local MAC tables are left out; the reconciler does not read them.
+    /// </summary>
+    public static VtepState From(VtepSnapshot snapshot, IEnumerable<Guid> ucastRemotes, IEnumerable<Guid> mcastRemotes)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(ucastRemotes);
+        ArgumentNullException.ThrowIfNull(mcastRemotes);
+        var ucast = snapshot.Raw[VtepTables.UcastMacsRemote];
+        var mcast = snapshot.Raw[VtepTables.McastMacsRemote];
+        return new VtepState(
+            [.. snapshot.PhysicalSwitches.Select(s => new Switch(s.Uuid, s.Name, s.TunnelIps, s.Ports, s.SwitchFaultStatus, s.Description))],
+            [.. snapshot.PhysicalPorts.Select(p => new Port(p.Uuid, p.Name, p.VlanBindings, p.PortFaultStatus))],
+            [.. snapshot.LogicalSwitches.Select(l => new LogicalSwitch(l.Uuid, l.Name, l.TunnelKey, l.Description, l.OtherConfig))],
+            [.. ucastRemotes.Select(ucast.Get).OfType<Ovsdb.Data.Row>().Select(UcastMac.FromRow).Select(m => new MacRow(m.Uuid, m.Mac, m.LogicalSwitch, m.Locator, m.IpAddr))],
+            [.. mcastRemotes.Select(mcast.Get).OfType<Ovsdb.Data.Row>().Select(McastMac.FromRow).Select(m => new MacRow(m.Uuid, m.Mac, m.LogicalSwitch, m.LocatorSet, m.IpAddr))],
+            [],
+            [],
+            snapshot.PhysicalLocators.ToDictionary(l => l.Uuid, l => l.DstIp),
+            snapshot.PhysicalLocatorSets.ToDictionary(s => s.Uuid, s => s.Locators));
+    }
+
     public static VtepState From(VtepSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);

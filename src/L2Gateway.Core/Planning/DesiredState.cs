@@ -40,19 +40,8 @@ public sealed class SwitchDesiredState
         IReadOnlyList<DesiredLogicalSwitch> logicalSwitches,
         IReadOnlyList<DesiredVlanBinding> vlanBindings,
         IReadOnlyList<DesiredUcastRemote> ucastRemotes,
-        IReadOnlyList<DesiredMcastRemote> mcastRemotes)
-        : this(@switch, logicalSwitches, vlanBindings, ucastRemotes, mcastRemotes, null)
-    {
-    }
-
-    /// <param name="ucastDigests">Each logical switch's <see cref="DigestUcast"/> of its rows, when the caller has them.</param>
-    public SwitchDesiredState(
-        string @switch,
-        IReadOnlyList<DesiredLogicalSwitch> logicalSwitches,
-        IReadOnlyList<DesiredVlanBinding> vlanBindings,
-        IReadOnlyList<DesiredUcastRemote> ucastRemotes,
         IReadOnlyList<DesiredMcastRemote> mcastRemotes,
-        IReadOnlyDictionary<string, string>? ucastDigests)
+        IReadOnlyDictionary<string, string>? ucastDigests = null)
     {
         ArgumentNullException.ThrowIfNull(logicalSwitches);
         ArgumentNullException.ThrowIfNull(vlanBindings);
@@ -63,7 +52,25 @@ public sealed class SwitchDesiredState
         VlanBindings = [.. vlanBindings.OrderBy(b => b.Port, StringComparer.Ordinal).ThenBy(b => b.Vlan)];
         UcastRemotes = Sorted(ucastRemotes);
         McastRemotes = [.. mcastRemotes.OrderBy(m => m.LogicalSwitch, StringComparer.Ordinal)];
-        Revision = Digest(ucastDigests);
+        ucastRanges = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        var start = 0;
+        while (start < UcastRemotes.Count)
+        {
+            var ls = UcastRemotes[start].LogicalSwitch;
+            var end = start;
+            while (end < UcastRemotes.Count && string.Equals(UcastRemotes[end].LogicalSwitch, ls, StringComparison.Ordinal))
+            {
+                end++;
+            }
+
+            ucastRanges[ls] = (start, end);
+            digests[ls] = ucastDigests is not null && ucastDigests.TryGetValue(ls, out var known) ? known : DigestUcast(Range(start, end));
+            start = end;
+        }
+
+        UcastDigests = digests;
+        Revision = Digest();
     }
 
     public string Switch { get; }
@@ -78,22 +85,69 @@ public sealed class SwitchDesiredState
 
     public string Revision { get; }
 
+    /// <summary>Each logical switch's <see cref="DigestUcast"/>: what an agent compares to find the networks that changed.</summary>
+    public IReadOnlyDictionary<string, string> UcastDigests { get; }
+
+    private readonly Dictionary<string, (int Start, int End)> ucastRanges;
+
+    /// <summary>The remote MAC rows of one logical switch, in (MAC, IP) order.</summary>
+    public ArraySegment<DesiredUcastRemote> UcastOf(string logicalSwitch)
+    {
+        if (!ucastRanges.TryGetValue(logicalSwitch, out var range))
+        {
+            return ArraySegment<DesiredUcastRemote>.Empty;
+        }
+
+        var array = UcastRemotes as DesiredUcastRemote[] ?? [.. UcastRemotes];
+        return new ArraySegment<DesiredUcastRemote>(array, range.Start, range.End - range.Start);
+    }
+
+    /// <summary>
+    /// The logical switches whose rows differ between <paramref name="before"/> and this state (including those
+    /// only one of them has): what an agent has to look at again when the state changes.
+    /// </summary>
+    public IReadOnlySet<string> ChangedLogicalSwitches(SwitchDesiredState? before)
+    {
+        var all = new HashSet<string>(StringComparer.Ordinal);
+        all.UnionWith(LogicalSwitches.Select(l => l.Name));
+        all.UnionWith(McastRemotes.Select(m => m.LogicalSwitch));
+        all.UnionWith(UcastDigests.Keys);
+        if (before is null)
+        {
+            return all;
+        }
+
+        all.UnionWith(before.LogicalSwitches.Select(l => l.Name));
+        all.UnionWith(before.McastRemotes.Select(m => m.LogicalSwitch));
+        all.UnionWith(before.UcastDigests.Keys);
+        var lsNow = LogicalSwitches.ToDictionary(l => l.Name, StringComparer.Ordinal);
+        var lsBefore = before.LogicalSwitches.ToDictionary(l => l.Name, StringComparer.Ordinal);
+        var mcastNow = McastRemotes.ToDictionary(m => m.LogicalSwitch, StringComparer.Ordinal);
+        var mcastBefore = before.McastRemotes.ToDictionary(m => m.LogicalSwitch, StringComparer.Ordinal);
+        all.RemoveWhere(ls =>
+            Equals(lsNow.GetValueOrDefault(ls), lsBefore.GetValueOrDefault(ls))
+            && UcastDigests.GetValueOrDefault(ls) == before.UcastDigests.GetValueOrDefault(ls)
+            && (mcastNow.GetValueOrDefault(ls)?.DstIps ?? []).SequenceEqual(mcastBefore.GetValueOrDefault(ls)?.DstIps ?? [], StringComparer.Ordinal));
+        return all;
+    }
+
     public static SwitchDesiredState Empty(string switchName) => new(switchName, [], [], [], []);
 
     // Planners hand rows over in order already; checking is linear, sorting is not.
-    private static IReadOnlyList<DesiredUcastRemote> Sorted(IReadOnlyList<DesiredUcastRemote> rows)
+    private static DesiredUcastRemote[] Sorted(IReadOnlyList<DesiredUcastRemote> rows)
     {
-        for (var i = 1; i < rows.Count; i++)
+        var array = rows as DesiredUcastRemote[] ?? [.. rows];
+        for (var i = 1; i < array.Length; i++)
         {
-            if (UcastOrder(rows[i - 1], rows[i]) > 0)
+            if (UcastOrder(array[i - 1], array[i]) > 0)
             {
-                var copy = rows.ToArray();
+                var copy = (DesiredUcastRemote[])array.Clone();
                 Array.Sort(copy, UcastOrder);
                 return copy;
             }
         }
 
-        return rows;
+        return array;
     }
 
     /// <summary>The digest of one logical switch's remote MAC rows, in the canonical (MAC, IP) order.</summary>
@@ -101,17 +155,34 @@ public sealed class SwitchDesiredState
     {
         ArgumentNullException.ThrowIfNull(rows);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var line = new StringBuilder();
+        var buffer = new byte[16 * 1024];
+        var used = 0;
         foreach (var u in rows)
         {
-            line.Clear().Append(u.Mac).Append(' ').Append(u.IpAddress).Append(' ').Append(u.DstIp).Append('\n');
-            hash.AppendData(Encoding.UTF8.GetBytes(line.ToString()));
+            var need = Encoding.UTF8.GetMaxByteCount(u.Mac.Length + u.IpAddress.Length + u.DstIp.Length + 3);
+            if (buffer.Length - used < need)
+            {
+                hash.AppendData(buffer, 0, used);
+                used = 0;
+                if (buffer.Length < need)
+                {
+                    buffer = new byte[need];
+                }
+            }
+
+            used += Encoding.UTF8.GetBytes(u.Mac, buffer.AsSpan(used));
+            buffer[used++] = (byte)' ';
+            used += Encoding.UTF8.GetBytes(u.IpAddress, buffer.AsSpan(used));
+            buffer[used++] = (byte)' ';
+            used += Encoding.UTF8.GetBytes(u.DstIp, buffer.AsSpan(used));
+            buffer[used++] = (byte)'\n';
         }
 
+        hash.AppendData(buffer, 0, used);
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    private string Digest(IReadOnlyDictionary<string, string>? ucastDigests)
+    private string Digest()
     {
         var text = new StringBuilder();
         text.Append(Switch).Append('\n');
@@ -125,21 +196,9 @@ public sealed class SwitchDesiredState
             text.Append("B ").Append(b.Port).Append(' ').Append(b.Vlan).Append(' ').Append(b.LogicalSwitch).Append('\n');
         }
 
-        var start = 0;
-        while (start < UcastRemotes.Count)
+        foreach (var (ls, digest) in UcastDigests.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
-            var ls = UcastRemotes[start].LogicalSwitch;
-            var end = start;
-            while (end < UcastRemotes.Count && UcastRemotes[end].LogicalSwitch == ls)
-            {
-                end++;
-            }
-
-            var digest = ucastDigests is not null && ucastDigests.TryGetValue(ls, out var known)
-                ? known
-                : DigestUcast(Range(start, end));
             text.Append("U ").Append(ls).Append(' ').Append(digest).Append('\n');
-            start = end;
         }
 
         foreach (var m in McastRemotes)
