@@ -127,7 +127,7 @@ public sealed class L2GatewayAgent : BackgroundService
 
     private async Task DesiredStateLoopAsync(CancellationToken stoppingToken)
     {
-        var known = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var held = new Dictionary<string, SwitchDesiredState>(StringComparer.Ordinal);
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -139,16 +139,31 @@ public sealed class L2GatewayAgent : BackgroundService
                 continue;
             }
 
-            var request = owners.Keys.ToDictionary(n => n, n => known.GetValueOrDefault(n), StringComparer.Ordinal);
+            var request = owners.Keys.ToDictionary(n => n, n => held.GetValueOrDefault(n)?.Revision, StringComparer.Ordinal);
             Interlocked.Exchange(ref switchesChanged, new CancellationTokenSource());
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, switchesChanged.Token);
             try
             {
                 var batch = await server.DesiredAsync(request, LongPollSeconds, linked.Token);
                 failures = 0;
-                foreach (var state in batch.Switches)
+                var states = new List<SwitchDesiredState>(batch.Switches);
+                foreach (var delta in batch.Deltas ?? [])
                 {
-                    known[state.Switch] = state.Revision;
+                    try
+                    {
+                        states.Add(delta.ApplyTo(held.GetValueOrDefault(delta.Switch) ?? throw new InvalidDataException($"no state of {delta.Switch} to apply a delta to")));
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        // Ask for the whole state next time.
+                        held.Remove(delta.Switch);
+                        logger.LogWarning("desired state of {Switch}: {Error}; asking for all of it", delta.Switch, e.Message);
+                    }
+                }
+
+                foreach (var state in states)
+                {
+                    held[state.Switch] = state;
                     foreach (var session in owners.GetValueOrDefault(state.Switch) ?? [])
                     {
                         session.SetDesired(state);
@@ -162,7 +177,7 @@ public sealed class L2GatewayAgent : BackgroundService
             catch (Exception e) when (e is HttpRequestException or SocketException or System.Text.Json.JsonException or TaskCanceledException)
             {
                 // Lost the server: forget what it said, so that the next answer is a full resync.
-                known.Clear();
+                held.Clear();
                 failures++;
                 logger.LogWarning("desired state from {Server} failed: {Error}", options.ServerUrl, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6))), stoppingToken);

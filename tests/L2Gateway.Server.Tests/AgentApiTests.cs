@@ -114,5 +114,23 @@ public sealed class AgentApiTests(ShortHeartbeatServerFixture server) : IClassFi
         (_, shown) = await api.GetAsync($"/v2.0/l2-gateway-connections/{connection["id"]}");
         Assert.Equal("ERROR", (string?)shown!["l2_gateway_connection"]!["status"]);
         Assert.Contains("connection refused", (string?)shown["l2_gateway_connection"]!["status_reason"], StringComparison.Ordinal);
+
+        // A port added: an agent holding the last revision gets only the new row, which applied gives the new state.
+        await api.CreateAsync("/v2.0/ports", "port", $$$"""{"port":{"network_id":"{{{net}}}","mac_address":"02:00:00:00:01:02","fixed_ips":[{"ip_address":"192.168.9.2"}],"binding:host_id":"{{{host}}}-c1"}}""");
+        var batch = await DesiredAsync(api, $"switch={sw}&known={state.Revision}&wait=20");
+        Assert.Empty(batch.Switches);
+        var delta = Assert.Single(batch.Deltas!);
+        Assert.Equal([new DesiredUcastRemote("02:00:00:00:01:02", "192.168.9.2", net, "10.0.0.11")], delta.UcastRemotes);
+        Assert.Empty(delta.LogicalSwitches);
+        Assert.Empty(delta.VlanBindings);
+        var applied = delta.ApplyTo(state);
+        var whole = (await DesiredAsync(api, $"switch={sw}")).Switches.Single();
+        Assert.Equal(whole.Revision, applied.Revision);
+        Assert.Equal(whole.UcastRemotes, applied.UcastRemotes);
+
+        // A revision the server does not know (another server's, or a long-gone one) gets the whole state.
+        var unknown = await DesiredAsync(api, $"switch={sw}&known=0123456789abcdef");
+        Assert.Equal(whole.Revision, unknown.Switches.Single().Revision);
+        Assert.Empty(unknown.Deltas!);
     }
 }

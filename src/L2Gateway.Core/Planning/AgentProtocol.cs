@@ -21,8 +21,11 @@ public sealed record SwitchReport(
 /// <summary>An agent's heartbeat: who it is and the state of every switch it serves.</summary>
 public sealed record AgentReport(string Host, DateTime StartedAt, IReadOnlyList<SwitchReport> Switches);
 
-/// <summary>The desired states the server hands an agent: only those whose revision the agent does not have.</summary>
-public sealed record DesiredStateBatch(IReadOnlyList<SwitchDesiredState> Switches);
+/// <summary>
+/// The desired states the server hands an agent: only those whose revision the agent does not have, each either
+/// whole (<see cref="Switches"/>) or, when the server still knows the revision the agent holds, as a delta from it.
+/// </summary>
+public sealed record DesiredStateBatch(IReadOnlyList<SwitchDesiredState> Switches, IReadOnlyList<SwitchDesiredDelta>? Deltas = null);
 
 /// <summary>The one JSON form of the server-agent protocol.</summary>
 public static class AgentProtocol

@@ -26,7 +26,7 @@ public sealed record DesiredMcastRemote(string LogicalSwitch, IReadOnlyList<stri
 /// </summary>
 public sealed class SwitchDesiredState
 {
-    private static readonly Comparison<DesiredUcastRemote> UcastOrder = (a, b) =>
+    internal static readonly Comparison<DesiredUcastRemote> UcastOrder = (a, b) =>
     {
         var c = string.CompareOrdinal(a.LogicalSwitch, b.LogicalSwitch);
         c = c != 0 ? c : string.CompareOrdinal(a.Mac, b.Mac);

@@ -100,7 +100,8 @@ public static class AgentEndpoints
     /// <summary>
     /// Long poll: <c>?switch=NAME&amp;known=REVISION</c> pairs (repeat for each switch) and <c>wait</c> seconds.
     /// Answers at once with every switch whose revision the agent does not have, else when one changes or
-    /// the wait runs out (then with an empty list).
+    /// the wait runs out (then with an empty list). A switch whose known revision the server still remembers
+    /// gets a delta from it; any other gets its whole state.
     /// </summary>
     private static async Task<IResult> DesiredState(HttpContext http, Policy policy, DesiredStateService desired)
     {
@@ -114,13 +115,30 @@ public static class AgentEndpoints
         while (true)
         {
             var next = desired.NextChange;
-            var changed = switches
-                .Select((name, i) => desired.For(name) is var state && (i >= known.Count || known[i] != state.Revision) ? state : null)
-                .OfType<SwitchDesiredState>()
-                .ToList();
-            if (changed.Count > 0 || timeout.IsCancellationRequested)
+            var whole = new List<SwitchDesiredState>();
+            var deltas = new List<SwitchDesiredDelta>();
+            for (var i = 0; i < switches.Count; i++)
             {
-                return Results.Text(JsonSerializer.Serialize(new DesiredStateBatch(changed), AgentProtocol.Json), "application/json");
+                var state = desired.For(switches[i]);
+                var have = i < known.Count ? known[i] : "";
+                if (have == state.Revision)
+                {
+                    continue;
+                }
+
+                if (desired.DeltaTo(state, have) is { } delta)
+                {
+                    deltas.Add(delta);
+                }
+                else
+                {
+                    whole.Add(state);
+                }
+            }
+
+            if (whole.Count + deltas.Count > 0 || timeout.IsCancellationRequested)
+            {
+                return Results.Text(JsonSerializer.Serialize(new DesiredStateBatch(whole, deltas), AgentProtocol.Json), "application/json");
             }
 
             try

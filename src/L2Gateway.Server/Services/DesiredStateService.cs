@@ -24,6 +24,10 @@ public sealed class DesiredStateService : BackgroundService
     private volatile IReadOnlyDictionary<string, SwitchDesiredState> current = new Dictionary<string, SwitchDesiredState>();
     private TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PlannerCache cache = new();
+
+    // The last few states of each switch, by revision, to answer an agent that holds one of them with a delta.
+    private const int HistoryDepth = 8;
+    private readonly ConcurrentDictionary<string, SwitchDesiredState[]> history = new(StringComparer.Ordinal);
     private Inputs? inputs;
     private int pending;
 
@@ -42,6 +46,22 @@ public sealed class DesiredStateService : BackgroundService
     /// <summary>The desired state of a switch; a switch with no connection wants none of the product's rows.</summary>
     public SwitchDesiredState For(string switchName) =>
         current.TryGetValue(switchName, out var state) ? state : SwitchDesiredState.Empty(switchName);
+
+    /// <summary>
+    /// The delta from <paramref name="knownRevision"/> to <paramref name="state"/>, when the revision is one of the
+    /// switch's recent states; null when it is not (the agent then gets the whole state).
+    /// </summary>
+    public SwitchDesiredDelta? DeltaTo(SwitchDesiredState state, string knownRevision)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (string.IsNullOrEmpty(knownRevision) || !history.TryGetValue(state.Switch, out var recent))
+        {
+            return null;
+        }
+
+        var before = Array.Find(recent, s => s.Revision == knownRevision);
+        return before is null ? null : SwitchDesiredDelta.Between(before, state);
+    }
 
     /// <summary>A task that completes the next time any switch's desired state changes.</summary>
     public Task NextChange => Volatile.Read(ref changed).Task;
@@ -106,6 +126,23 @@ public sealed class DesiredStateService : BackgroundService
             var before = current;
             var differs = plan.Count != before.Count
                 || plan.Any(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision);
+            foreach (var (name, state) in plan)
+            {
+                var recent = history.GetValueOrDefault(name) ?? [];
+                if (recent.Length == 0 || recent[0].Revision != state.Revision)
+                {
+                    history[name] = [state, .. recent.Take(HistoryDepth - 1)];
+                }
+            }
+
+            foreach (var name in before.Keys.Where(n => !plan.ContainsKey(n)))
+            {
+                // A switch no longer connected wants nothing; remember that state too.
+                var empty = SwitchDesiredState.Empty(name);
+                var recent = history.GetValueOrDefault(name) ?? [];
+                history[name] = [empty, .. recent.Take(HistoryDepth - 1)];
+            }
+
             current = plan;
             ready.TrySetResult();
             if (differs)
