@@ -99,7 +99,7 @@ static void DiffExperiment()
         [new(lsUuid, "net", 5000, "net", new Dictionary<string, string> { ["l2gw-owner"] = "l2gw" })],
         [.. Enumerable.Range(0, N).Select(p => new L2Gateway.Agent.VtepState.MacRow(Guid.NewGuid(), Lab.Mac(0, p), lsUuid, locatorList[p % 100], Lab.Ip(0, p)))],
         [], [], [], locators, new Dictionary<Guid, IReadOnlyList<Guid>>());
-    var scope = new HashSet<string> { "net" };
+    var scope = new L2Gateway.Agent.ReconcileScope(new HashSet<string> { "net" }, new HashSet<L2Gateway.Core.Planning.DesiredUcastKey>(), new HashSet<string>());
     for (var round = 0; round < 5; round++)
     {
         var t0 = Stopwatch.GetTimestamp();

@@ -146,12 +146,12 @@ public sealed class L2GatewayAgent : BackgroundService
             {
                 var batch = await server.DesiredAsync(request, LongPollSeconds, linked.Token);
                 failures = 0;
-                var states = new List<SwitchDesiredState>(batch.Switches);
+                var states = batch.Switches.Select(s => (State: s, Delta: (SwitchDesiredDelta?)null)).ToList();
                 foreach (var delta in batch.Deltas ?? [])
                 {
                     try
                     {
-                        states.Add(delta.ApplyTo(held.GetValueOrDefault(delta.Switch) ?? throw new InvalidDataException($"no state of {delta.Switch} to apply a delta to")));
+                        states.Add((delta.ApplyTo(held.GetValueOrDefault(delta.Switch) ?? throw new InvalidDataException($"no state of {delta.Switch} to apply a delta to")), delta));
                     }
                     catch (InvalidDataException e)
                     {
@@ -161,12 +161,12 @@ public sealed class L2GatewayAgent : BackgroundService
                     }
                 }
 
-                foreach (var state in states)
+                foreach (var (state, delta) in states)
                 {
                     held[state.Switch] = state;
                     foreach (var session in owners.GetValueOrDefault(state.Switch) ?? [])
                     {
-                        session.SetDesired(state);
+                        session.SetDesired(state, delta);
                     }
                 }
             }

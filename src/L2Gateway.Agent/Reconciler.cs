@@ -6,6 +6,13 @@ using L2Gateway.Ovsdb.Operations;
 
 namespace L2Gateway.Agent;
 
+/// <summary>
+/// What a pass compares: every row of <see cref="LogicalSwitches"/>, and elsewhere only the remote MAC rows with the
+/// keys in <see cref="UcastRemotes"/> and the flood rows of <see cref="McastRemotes"/>. Logical switches and VLAN
+/// bindings are always compared whole; they are few.
+/// </summary>
+public sealed record ReconcileScope(IReadOnlySet<string> LogicalSwitches, IReadOnlySet<DesiredUcastKey> UcastRemotes, IReadOnlySet<string> McastRemotes);
+
 /// <summary>The operations that take a switch from what it holds to what is desired, and what stands in the way.</summary>
 public sealed record ReconcilePlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Problems, bool Truncated)
 {
@@ -23,20 +30,20 @@ public static class Reconciler
     public const string Encapsulation = "vxlan_over_ipv4";
 
     /// <param name="scope">
-    /// The logical switches whose MAC rows to compare (null: all). Logical switches and VLAN bindings are always
-    /// compared whole; they are few. An agent that knows which networks changed passes them here and hands in a
-    /// <paramref name="actual"/> holding only their MAC rows.
+    /// The rows to compare (null: all). An agent that knows what changed passes it here and hands in an
+    /// <paramref name="actual"/> holding only those MAC rows.
     /// </param>
-    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 150_000, IReadOnlySet<string>? scope = null)
+    public static ReconcilePlan Plan(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts = 150_000, ReconcileScope? scope = null)
     {
         ArgumentNullException.ThrowIfNull(desired);
         ArgumentNullException.ThrowIfNull(actual);
         return new Builder(desired, actual, maxRowInserts, scope).Build();
     }
 
-    private sealed class Builder(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts, IReadOnlySet<string>? scope)
+    private sealed class Builder(IReadOnlyList<SwitchDesiredState> desired, VtepState actual, int maxRowInserts, ReconcileScope? scope)
     {
         private readonly HashSet<Guid> guarded = [];
+        private readonly HashSet<string> created = new(StringComparer.Ordinal);
         private readonly List<Operation> structure = [];
         private readonly List<Operation> locators = [];
         private readonly List<Operation> changes = [];
@@ -94,6 +101,7 @@ public static class Reconciler
                 {
                     var name = NewName("ls");
                     logicalSwitchRefs[ls.Name] = OvsdbAtom.NamedUuid(name);
+                    created.Add(ls.Name); // a new logical switch gets all of its rows, whatever the scope
                     structure.Add(new InsertOperation(VtepTables.LogicalSwitch, name)
                         .Set("name", ls.Name)
                         .Set("tunnel_key", (long)ls.TunnelKey)
@@ -132,7 +140,12 @@ public static class Reconciler
             return atom;
         }
 
-        private bool InScope(string lsName) => scope is null || scope.Contains(lsName);
+        private bool InScope(string lsName) => scope is null || scope.LogicalSwitches.Contains(lsName) || created.Contains(lsName);
+
+        private bool InScope(string lsName, string mac, string ip) =>
+            InScope(lsName) || scope!.UcastRemotes.Contains(new DesiredUcastKey(lsName, mac, ip));
+
+        private bool McastInScope(string lsName) => InScope(lsName) || scope!.McastRemotes.Contains(lsName);
 
         private OvsdbAtom Locator(string dstIp)
         {
@@ -238,9 +251,17 @@ public static class Reconciler
             var wanted = new Dictionary<(string Mac, string Ls, string Ip), string>();
             foreach (var state in desired)
             {
-                foreach (var ls in scope is null ? state.UcastDigests.Keys : state.UcastDigests.Keys.Where(scope.Contains))
+                foreach (var ls in state.UcastDigests.Keys.Where(InScope))
                 {
                     foreach (var row in state.UcastOf(ls))
+                    {
+                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+                    }
+                }
+
+                foreach (var key in scope?.UcastRemotes ?? new HashSet<DesiredUcastKey>())
+                {
+                    if (state.FindUcast(key) is { } row)
                     {
                         wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
                     }
@@ -250,7 +271,7 @@ public static class Reconciler
             var seen = new HashSet<(string, string, string)>();
             foreach (var row in actual.UcastRemotes)
             {
-                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !InScope(lsName))
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !InScope(lsName, row.Mac, row.IpAddress))
                 {
                     continue;
                 }
@@ -291,7 +312,7 @@ public static class Reconciler
         private void McastRemotes()
         {
             var ownTunnelIps = actual.Switches.SelectMany(s => s.TunnelIps).ToHashSet(StringComparer.Ordinal);
-            var wanted = desired.SelectMany(d => d.McastRemotes).Where(m => InScope(m.LogicalSwitch)).GroupBy(m => m.LogicalSwitch, StringComparer.Ordinal)
+            var wanted = desired.SelectMany(d => d.McastRemotes).Where(m => McastInScope(m.LogicalSwitch)).GroupBy(m => m.LogicalSwitch, StringComparer.Ordinal)
                 .ToDictionary(
                     g => g.Key,
                     g => g.SelectMany(m => m.DstIps).Where(ip => !ownTunnelIps.Contains(ip)).Distinct().Order(StringComparer.Ordinal).ToList(),
@@ -299,7 +320,7 @@ public static class Reconciler
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var row in actual.McastRemotes)
             {
-                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !InScope(lsName))
+                if (!ownedNames.TryGetValue(row.LogicalSwitch, out var lsName) || doomed.Contains(row.LogicalSwitch) || !McastInScope(lsName))
                 {
                     continue;
                 }

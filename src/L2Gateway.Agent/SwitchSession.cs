@@ -29,12 +29,14 @@ public sealed class SwitchSession : IAsyncDisposable
     private Dictionary<string, string> applied = new(StringComparer.Ordinal);
 
     // What the switch holds, indexed from the replica's change events (guarded by gate): the snapshot the index
-    // describes, each logical switch's remote MAC rows, and what changed since the last pass.
+    // describes, its remote MAC rows by logical switch and key, and what changed since the last pass.
     private ReplicaSnapshot? view;
-    private readonly Dictionary<Guid, HashSet<Guid>> ucastByLogicalSwitch = [];
-    private readonly Dictionary<Guid, HashSet<Guid>> mcastByLogicalSwitch = [];
-    private readonly HashSet<Guid> changedOnSwitch = [];
-    private readonly HashSet<string> changedDesired = new(StringComparer.Ordinal);
+    private readonly RemoteMacIndex ucastIndex = new();
+    private readonly RemoteMacIndex mcastIndex = new();
+    private readonly HashSet<Guid> changedLogicalSwitches = [];
+    private readonly HashSet<string> dirtyLogicalSwitches = new(StringComparer.Ordinal);
+    private readonly HashSet<DesiredUcastKey> dirtyUcast = [];
+    private readonly HashSet<string> dirtyMcast = new(StringComparer.Ordinal);
     private bool sweep = true;
     private long lastSweep = Environment.TickCount64;
     private string error = "";
@@ -83,12 +85,27 @@ public sealed class SwitchSession : IAsyncDisposable
     }
 
     /// <summary>Hands the session a new desired state for one of its switches.</summary>
-    public void SetDesired(SwitchDesiredState state)
+    /// <param name="delta">The delta that made <paramref name="state"/>, when it came as one: then only its rows are compared.</param>
+    public void SetDesired(SwitchDesiredState state, SwitchDesiredDelta? delta = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         lock (gate)
         {
-            changedDesired.UnionWith(state.ChangedLogicalSwitches(desired.GetValueOrDefault(state.Switch)));
+            var before = desired.GetValueOrDefault(state.Switch);
+            if (delta is not null && before?.Revision == delta.BaseRevision)
+            {
+                dirtyLogicalSwitches.UnionWith(delta.LogicalSwitches.Select(l => l.Name));
+                dirtyLogicalSwitches.UnionWith(delta.RemovedLogicalSwitches);
+                dirtyUcast.UnionWith(delta.UcastRemotes.Select(u => new DesiredUcastKey(u.LogicalSwitch, u.Mac, u.IpAddress)));
+                dirtyUcast.UnionWith(delta.RemovedUcastRemotes);
+                dirtyMcast.UnionWith(delta.McastRemotes.Select(m => m.LogicalSwitch));
+                dirtyMcast.UnionWith(delta.RemovedMcastRemotes);
+            }
+            else
+            {
+                dirtyLogicalSwitches.UnionWith(state.ChangedLogicalSwitches(before));
+            }
+
             desired = new Dictionary<string, SwitchDesiredState>(desired, StringComparer.Ordinal) { [state.Switch] = state };
         }
 
@@ -102,34 +119,59 @@ public sealed class SwitchSession : IAsyncDisposable
         {
             if (e.IsInitial || e.IsResync || view is null)
             {
-                ucastByLogicalSwitch.Clear();
-                mcastByLogicalSwitch.Clear();
+                ucastIndex.Clear();
+                mcastIndex.Clear();
                 foreach (var row in e.Snapshot[VtepTables.UcastMacsRemote].Rows.Values)
                 {
-                    Add(ucastByLogicalSwitch, row.GetUuid("logical_switch"), row.Uuid);
+                    ucastIndex.Add(row.GetUuid("logical_switch"), row.GetString("MAC"), row.GetString("ipaddr"), row.Uuid);
                 }
 
                 foreach (var row in e.Snapshot[VtepTables.McastMacsRemote].Rows.Values)
                 {
-                    Add(mcastByLogicalSwitch, row.GetUuid("logical_switch"), row.Uuid);
+                    mcastIndex.Add(row.GetUuid("logical_switch"), row.GetString("MAC"), row.GetString("ipaddr"), row.Uuid);
                 }
 
                 sweep = true;
             }
             else
             {
+                var before = view;
+                string? NameOf(Guid ls) =>
+                    (e.Snapshot[VtepTables.LogicalSwitch].Get(ls) ?? before[VtepTables.LogicalSwitch].Get(ls))?.GetString("name");
+
                 foreach (var change in e.Changes)
                 {
                     switch (change.Table)
                     {
-                        case VtepTables.UcastMacsRemote:
-                            Move(ucastByLogicalSwitch, change);
-                            break;
-                        case VtepTables.McastMacsRemote:
-                            Move(mcastByLogicalSwitch, change);
+                        case VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote:
+                            var index = change.Table == VtepTables.UcastMacsRemote ? ucastIndex : mcastIndex;
+                            foreach (var (row, added) in new[] { (change.Old, false), (change.New, true) })
+                            {
+                                if (row is null)
+                                {
+                                    continue;
+                                }
+
+                                var (ls, mac, ip) = (row.GetUuid("logical_switch"), row.GetString("MAC"), row.GetString("ipaddr"));
+                                if (added)
+                                {
+                                    index.Add(ls, mac, ip, row.Uuid);
+                                }
+                                else
+                                {
+                                    index.Remove(ls, mac, ip, row.Uuid);
+                                }
+
+                                // Rows of a logical switch that is gone went with it; the logical switches themselves are always compared.
+                                if (NameOf(ls) is { } name)
+                                {
+                                    _ = index == ucastIndex ? dirtyUcast.Add(new DesiredUcastKey(name, mac, ip)) : dirtyMcast.Add(name);
+                                }
+                            }
+
                             break;
                         case VtepTables.LogicalSwitch:
-                            changedOnSwitch.Add(change.Uuid);
+                            changedLogicalSwitches.Add(change.Uuid);
                             break;
                         case VtepTables.PhysicalLocator or VtepTables.PhysicalLocatorSet when change.Kind == RowChangeKind.Modify:
                             sweep = true; // rows of any logical switch may point at it
@@ -139,36 +181,6 @@ public sealed class SwitchSession : IAsyncDisposable
             }
 
             view = e.Snapshot;
-        }
-
-        static void Add(Dictionary<Guid, HashSet<Guid>> index, Guid logicalSwitch, Guid row)
-        {
-            if (!index.TryGetValue(logicalSwitch, out var rows))
-            {
-                index[logicalSwitch] = rows = [];
-            }
-
-            rows.Add(row);
-        }
-
-        void Move(Dictionary<Guid, HashSet<Guid>> index, RowChange change)
-        {
-            if (change.Old is { } old)
-            {
-                var ls = old.GetUuid("logical_switch");
-                changedOnSwitch.Add(ls);
-                if (index.TryGetValue(ls, out var rows) && rows.Remove(change.Uuid) && rows.Count == 0)
-                {
-                    index.Remove(ls);
-                }
-            }
-
-            if (change.New is { } row)
-            {
-                var ls = row.GetUuid("logical_switch");
-                changedOnSwitch.Add(ls);
-                Add(index, ls, change.Uuid);
-            }
         }
     }
 
@@ -332,7 +344,7 @@ public sealed class SwitchSession : IAsyncDisposable
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             ReplicaSnapshot? snapshot;
             Dictionary<string, SwitchDesiredState> wanted;
-            HashSet<string>? scope;
+            ReconcileScope? scope;
             List<Guid> ucastRows = [], mcastRows = [];
             lock (gate)
             {
@@ -353,29 +365,50 @@ public sealed class SwitchSession : IAsyncDisposable
                 }
                 else
                 {
-                    scope = new HashSet<string>(changedDesired, StringComparer.Ordinal);
                     var logicalSwitches = snapshot[VtepTables.LogicalSwitch];
-                    foreach (var uuid in changedOnSwitch)
+                    var full = new HashSet<string>(dirtyLogicalSwitches, StringComparer.Ordinal);
+                    foreach (var uuid in changedLogicalSwitches)
                     {
                         if (logicalSwitches.Get(uuid) is { } row)
                         {
-                            scope.Add(row.GetString("name"));
+                            full.Add(row.GetString("name"));
                         }
                     }
 
-                    // The rows of every logical switch in scope, whether it got there by name or by a change seen on it.
-                    foreach (var row in logicalSwitches.Rows.Values)
+                    scope = new ReconcileScope(full, new HashSet<DesiredUcastKey>(dirtyUcast), new HashSet<string>(dirtyMcast, StringComparer.Ordinal));
+                    var uuidsByName = logicalSwitches.Rows.Values.ToLookup(r => r.GetString("name"), r => r.Uuid, StringComparer.Ordinal);
+                    foreach (var name in full)
                     {
-                        if (scope.Contains(row.GetString("name")) || changedOnSwitch.Contains(row.Uuid))
+                        foreach (var uuid in uuidsByName[name])
                         {
-                            ucastRows.AddRange(ucastByLogicalSwitch.GetValueOrDefault(row.Uuid) ?? []);
-                            mcastRows.AddRange(mcastByLogicalSwitch.GetValueOrDefault(row.Uuid) ?? []);
+                            ucastRows.AddRange(ucastIndex.Of(uuid));
+                        }
+                    }
+
+                    foreach (var key in scope.UcastRemotes)
+                    {
+                        if (!full.Contains(key.LogicalSwitch))
+                        {
+                            foreach (var uuid in uuidsByName[key.LogicalSwitch])
+                            {
+                                ucastRows.AddRange(ucastIndex.Of(uuid, key.Mac, key.IpAddress));
+                            }
+                        }
+                    }
+
+                    foreach (var name in full.Union(scope.McastRemotes, StringComparer.Ordinal))
+                    {
+                        foreach (var uuid in uuidsByName[name])
+                        {
+                            mcastRows.AddRange(mcastIndex.Of(uuid));
                         }
                     }
                 }
 
-                changedDesired.Clear();
-                changedOnSwitch.Clear();
+                changedLogicalSwitches.Clear();
+                dirtyLogicalSwitches.Clear();
+                dirtyUcast.Clear();
+                dirtyMcast.Clear();
             }
 
             var vtep = new VtepSnapshot(snapshot);

@@ -166,4 +166,75 @@ public class ReconcilerTests
         var elsewhere = new SwitchDesiredState("other", [], [new DesiredVlanBinding("p1", 5, "net-1")], [], []);
         Assert.Contains(Reconciler.Plan([elsewhere], State()).Problems, p => p.Contains("other", StringComparison.Ordinal));
     }
+
+    private static ReconcileScope Keys(params DesiredUcastKey[] keys) => new(new HashSet<string>(), keys.ToHashSet(), new HashSet<string>());
+
+    [Fact]
+    public void A_scoped_pass_compares_only_the_rows_in_scope()
+    {
+        var ls = Guid.NewGuid();
+        var set = Guid.NewGuid();
+        var wrongOutOfScope = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", Owner)],
+            new Dictionary<long, Guid> { [100] = ls },
+            [new VtepState.MacRow(wrongOutOfScope, "02:00:00:00:00:99", ls, Loc, "")],
+            [new VtepState.MacRow(Guid.NewGuid(), "unknown-dst", ls, set, "")],
+            new() { [set] = [Loc] });
+        var desired = Desired(
+            new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"),
+            new DesiredUcastRemote("02:00:00:00:00:02", "1.1.1.2", "net-1", "10.0.0.2"));
+
+        // Only the key in scope: its row is inserted; the stale row and the other missing row wait for their turn.
+        var plan = Reconciler.Plan([desired], state, scope: Keys(new DesiredUcastKey("net-1", "02:00:00:00:00:01", "1.1.1.1")));
+        var insert = Assert.Single(plan.Operations.OfType<InsertOperation>());
+        Assert.Equal(OvsdbDatum.Scalar("02:00:00:00:00:01"), insert.Row["MAC"]);
+        Assert.Empty(plan.Operations.OfType<DeleteOperation>());
+
+        // The row's logical switch is guarded, since the insert points at it.
+        Assert.Single(plan.Operations.OfType<WaitOperation>(), w => w.TableName == "Logical_Switch");
+
+        // The stale row's key in scope: deleted.
+        plan = Reconciler.Plan([desired], state, scope: Keys(new DesiredUcastKey("net-1", "02:00:00:00:00:99", "")));
+        Assert.Equal(wrongOutOfScope, Assert.Single(plan.Operations.OfType<DeleteOperation>()).Conditions.Single().Value.Single.AsUuid());
+
+        // The whole logical switch in scope: everything at once, as a full pass would.
+        var whole = Reconciler.Plan([desired], state, scope: new ReconcileScope(new HashSet<string> { "net-1" }, new HashSet<DesiredUcastKey>(), new HashSet<string>()));
+        var full = Reconciler.Plan([desired], state);
+        Assert.Equal(full.Operations.Count, whole.Operations.Count);
+        Assert.Equal(2, whole.Operations.OfType<InsertOperation>().Count());
+    }
+
+    [Fact]
+    public void A_logical_switch_created_in_a_scoped_pass_gets_all_of_its_rows()
+    {
+        var desired = Desired(
+            new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"),
+            new DesiredUcastRemote("02:00:00:00:00:02", "1.1.1.2", "net-1", "10.0.0.2"));
+        var plan = Reconciler.Plan([desired], State(), scope: Keys());
+        Assert.Equal(2, plan.Operations.OfType<InsertOperation>().Count(o => o.TableName == "Ucast_Macs_Remote"));
+        Assert.Single(plan.Operations.OfType<InsertOperation>(), o => o.TableName == "Mcast_Macs_Remote");
+    }
+
+    [Fact]
+    public void The_remote_mac_index_follows_adds_and_removes_including_duplicates()
+    {
+        var index = new RemoteMacIndex();
+        var ls = Guid.NewGuid();
+        var (a, b, c) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        index.Add(ls, "m1", "ip", a);
+        index.Add(ls, "m1", "ip", b); // a duplicate put there by hand
+        index.Add(ls, "m2", "", c);
+        Assert.Equal(new[] { a, b }.Order(), index.Of(ls, "m1", "ip").Order());
+        Assert.Equal(new[] { a, b, c }.Order(), index.Of(ls).Order());
+
+        index.Remove(ls, "m1", "ip", a);
+        Assert.Equal([b], index.Of(ls, "m1", "ip"));
+        index.Remove(ls, "m1", "ip", b);
+        Assert.Empty(index.Of(ls, "m1", "ip"));
+        Assert.Equal([c], index.Of(ls));
+        index.Remove(ls, "m2", "", c);
+        Assert.Empty(index.Of(ls));
+        Assert.Equal(0, index.Count);
+    }
 }

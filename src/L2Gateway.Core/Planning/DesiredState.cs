@@ -102,6 +102,35 @@ public sealed class SwitchDesiredState
         return new ArraySegment<DesiredUcastRemote>(array, range.Start, range.End - range.Start);
     }
 
+    /// <summary>The remote MAC row with this key, if the state has it.</summary>
+    public DesiredUcastRemote? FindUcast(DesiredUcastKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var rows = UcastOf(key.LogicalSwitch);
+        int lo = 0, hi = rows.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = string.CompareOrdinal(rows[mid].Mac, key.Mac);
+            c = c != 0 ? c : string.CompareOrdinal(rows[mid].IpAddress, key.IpAddress);
+            if (c == 0)
+            {
+                return rows[mid];
+            }
+
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// The logical switches whose rows differ between <paramref name="before"/> and this state (including those
     /// only one of them has): what an agent has to look at again when the state changes.
