@@ -142,4 +142,18 @@ public class PlannerTests
             [new DesiredUcastRemote("02:00:00:00:00:0a", "", "net-1", "10.0.0.11"), new DesiredUcastRemote("02:00:00:00:00:0a", "192.168.0.10", "net-1", "10.0.0.11")],
             plan.UcastRemotes);
     }
+
+    [Fact]
+    public void Two_ports_claiming_one_mac_and_ip_the_lowest_port_id_wins_whatever_the_order()
+    {
+        var gw = Gw("g1", ("sw1", [("p1", [])]));
+        var connections = new[] { new Connection("c1", "g1", "net-1", 100, "p") };
+        var low = VmPort("a-port", "net-1", "02:00:00:00:00:0a", "192.168.0.10", "compute2");
+        var high = VmPort("b-port", "net-1", "02:00:00:00:00:0a", "192.168.0.10", "compute1");
+        foreach (var ports in new[] { new[] { low, high }, [high, low] })
+        {
+            var row = Assert.Single(Assert.Single(Plan([gw], connections, ports)).Value.UcastRemotes);
+            Assert.Equal("10.0.0.12", row.DstIp);
+        }
+    }
 }

@@ -149,9 +149,8 @@ public static class Planner
         foreach (var (networkId, ports) in portsOf)
         {
             // The first port (by id) that claims a (MAC, IP) decides where it is sent.
-            ports.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-            var rows = new Dictionary<(string Mac, string Ip), DesiredUcastRemote>();
-            var flood = new SortedSet<string>(StringComparer.Ordinal);
+            var rows = new Dictionary<(string Mac, string Ip), (DesiredUcastRemote Row, string PortId)>(ports.Count);
+            var flood = new HashSet<string>(StringComparer.Ordinal);
             foreach (var port in ports)
             {
                 if (port.HostId is null || !tunnelIpOfHost.TryGetValue(port.HostId, out var dstIp))
@@ -161,22 +160,36 @@ public static class Planner
 
                 flood.Add(dstIp);
                 var ip = port.FixedIps.Count > 0 ? port.FixedIps[0].IpAddress : "";
-                rows.TryAdd((port.MacAddress, ip), new DesiredUcastRemote(port.MacAddress, ip, networkId, dstIp));
+                Claim(rows, new DesiredUcastRemote(port.MacAddress, ip, networkId, dstIp), port.Id);
                 foreach (var pair in port.AllowedAddressPairs)
                 {
                     var mac = pair.MacAddress.Length > 0 ? pair.MacAddress : port.MacAddress;
-                    var pairIp = HostAddress(pair.IpAddress);
-                    rows.TryAdd((mac, pairIp), new DesiredUcastRemote(mac, pairIp, networkId, dstIp));
+                    Claim(rows, new DesiredUcastRemote(mac, HostAddress(pair.IpAddress), networkId, dstIp), port.Id);
                 }
             }
 
-            var sorted = rows.Values.ToArray();
+            var sorted = new DesiredUcastRemote[rows.Count];
+            var i = 0;
+            foreach (var (row, _) in rows.Values)
+            {
+                sorted[i++] = row;
+            }
+
             Array.Sort(sorted, (a, b) =>
             {
                 var c = string.CompareOrdinal(a.Mac, b.Mac);
                 return c != 0 ? c : string.CompareOrdinal(a.IpAddress, b.IpAddress);
             });
-            cache.Networks[networkId] = new PlannerCache.NetworkRows(sorted, [.. flood], SwitchDesiredState.DigestUcast(sorted));
+            cache.Networks[networkId] = new PlannerCache.NetworkRows(sorted, [.. flood.Order(StringComparer.Ordinal)], SwitchDesiredState.DigestUcast(sorted));
+        }
+    }
+
+    private static void Claim(Dictionary<(string Mac, string Ip), (DesiredUcastRemote Row, string PortId)> rows, DesiredUcastRemote row, string portId)
+    {
+        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(rows, (row.Mac, row.IpAddress), out var exists);
+        if (!exists || string.CompareOrdinal(portId, slot.PortId) < 0)
+        {
+            slot = (row, portId);
         }
     }
 
