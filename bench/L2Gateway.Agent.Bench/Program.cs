@@ -256,6 +256,11 @@ static async Task ReconvergeAsync(int networks, int portsPerNetwork)
     await sw.WaitForCountAsync("Logical_Switch", networks);
     Console.WriteLine($"switch database wiped and restarted -> every row back: {back:F2} s (then verified: {total} MACs, {networks} flood rows, {networks} logical switches)");
     await Task.Delay(5000); // steady state: the agent has confirmed convergence
+    if (Environment.GetEnvironmentVariable("BENCH_HOLD") is { } hold)
+    {
+        Console.WriteLine($"holding for {hold} s: agent pid {agent.Id}");
+        await Task.Delay(TimeSpan.FromSeconds(int.Parse(hold, CultureInfo.InvariantCulture)));
+    }
     Console.WriteLine($"agent process memory, steady: RSS {agent.RssMiB():F0} MiB; peak RSS during the run {agent.PeakRssMiB():F0} MiB");
 }
 
@@ -647,6 +652,8 @@ internal sealed class AgentProcess : IDisposable
         var line = File.ReadAllLines($"/proc/{process.Id}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
+
+    public int Id => process.Id;
 
     public double RssMiB() => Status("VmRSS");
 

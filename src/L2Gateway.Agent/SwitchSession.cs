@@ -303,7 +303,21 @@ public sealed class SwitchSession : IAsyncDisposable
                     await wake.WaitAsync(cancellationToken); // Coalesce a burst of wake-ups into one pass.
                 }
 
-                await ReconcileAsync(cancellationToken);
+                if (await ReconcileAsync(cancellationToken) > LargeTransaction)
+                {
+                    // Resume in a fresh frame: the finished pass must not be reachable from this one's locals.
+                    await Task.Yield();
+                    // A bulk (re)programming leaves hundreds of MB of garbage (the transaction, its JSON, the old
+                    // snapshots) that a quiet agent would otherwise keep mapped for a long time. Collected here,
+                    // once the pass's own references to it are gone.
+                    System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    logger.LogDebug(
+                        "{Switch}: after a bulk write: managed heap {Heap} MiB, process working set {WorkingSet} MiB",
+                        Host.Name,
+                        GC.GetGCMemoryInfo().HeapSizeBytes >> 20,
+                        Environment.WorkingSet >> 20);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -335,8 +349,8 @@ public sealed class SwitchSession : IAsyncDisposable
         Changed?.Invoke();
     }
 
-    /// <summary>Diffs and writes until the switch holds the desired state (or something stands in the way).</summary>
-    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    /// <summary>Diffs and writes until the switch holds the desired state (or something stands in the way); returns the operations written.</summary>
+    private async Task<int> ReconcileAsync(CancellationToken cancellationToken)
     {
         var written = 0;
         for (var pass = 0; pass < 100 && Writer; pass++)
@@ -354,7 +368,7 @@ public sealed class SwitchSession : IAsyncDisposable
                 // must not wipe rows it simply has not heard about yet. Nothing is consumed until then.
                 if (snapshot is null || !snapshot[VtepTables.PhysicalSwitch].Rows.Values.Any(r => wanted.ContainsKey(r.GetString("name"))))
                 {
-                    return;
+                    return written;
                 }
 
                 if (sweep)
@@ -408,6 +422,7 @@ public sealed class SwitchSession : IAsyncDisposable
                 changedLogicalSwitches.Clear();
                 dirtyLogicalSwitches.Clear();
                 dirtyUcast.Clear();
+                dirtyUcast.TrimExcess(); // after a bulk write it held every row's key
                 dirtyMcast.Clear();
             }
 
@@ -440,14 +455,7 @@ public sealed class SwitchSession : IAsyncDisposable
                     Changed?.Invoke();
                 }
 
-                if (written > LargeTransaction)
-                {
-                    // A bulk (re)programming leaves hundreds of MB of garbage (the transaction, its JSON, the old
-                    // snapshots) that a quiet agent would otherwise keep mapped for a long time.
-                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                }
-
-                return;
+                return written;
             }
 
             logger.LogInformation("{Switch}: writing {Count} operation(s)", Host.Name, plan.Operations.Count);
@@ -470,6 +478,8 @@ public sealed class SwitchSession : IAsyncDisposable
                 System.Diagnostics.Stopwatch.GetElapsedTime(planned, transacted).TotalMilliseconds,
                 System.Diagnostics.Stopwatch.GetElapsedTime(transacted).TotalMilliseconds);
         }
+
+        return written;
     }
 
     // The next diff must see this transaction's effect, or it would insert the same rows again.

@@ -42,6 +42,8 @@ public sealed class OvsdbLockEventArgs(string lockName) : EventArgs
 public sealed class OvsdbClient : IAsyncDisposable
 {
     private readonly Stream _stream;
+    private const int WriteChunk = 64 * 1024;
+    private byte[]? _writeChunk;
     private readonly PipeReader _pipe;
     private readonly JsonRpcReader _reader;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -543,7 +545,23 @@ public sealed class OvsdbClient : IAsyncDisposable
             ThrowIfClosed();
 
             // Not cancellable once started: a half-written message would corrupt the stream.
-            await _stream.WriteAsync(bytes, _closing.Token);
+            if (bytes.Length <= WriteChunk)
+            {
+                await _stream.WriteAsync(bytes, _closing.Token);
+            }
+            else
+            {
+                // A socket keeps a reference to the last buffer it sent; passing it a 30 MB message whole would
+                // keep that message alive until the next send. Large messages go through one small buffer.
+                _writeChunk ??= new byte[WriteChunk];
+                for (var offset = 0; offset < bytes.Length; offset += WriteChunk)
+                {
+                    var part = bytes.Slice(offset, Math.Min(WriteChunk, bytes.Length - offset));
+                    part.CopyTo(_writeChunk);
+                    await _stream.WriteAsync(_writeChunk.AsMemory(0, part.Length), _closing.Token);
+                }
+            }
+
             await _stream.FlushAsync(_closing.Token);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException || (ex is OperationCanceledException && _closing.IsCancellationRequested))

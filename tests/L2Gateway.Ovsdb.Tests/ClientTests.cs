@@ -92,6 +92,32 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
     }
 
     [Fact]
+    public async Task A_transaction_much_larger_than_the_write_chunk_arrives_whole()
+    {
+        await using var client = await OvsdbClient.ConnectAsync(_server.TcpEndpoint);
+        var ls = "ls-big-" + Guid.NewGuid().ToString("N")[..6];
+        var ops = new List<Operation>
+        {
+            Op.Insert("Physical_Locator", "loc").Set("dst_ip", "10.9.1.1").Set("encapsulation_type", "vxlan_over_ipv4"),
+            Op.Insert("Logical_Switch", "ls").Set("name", ls).Set("tunnel_key", 5101),
+        };
+        for (var i = 0; i < 3000; i++)
+        {
+            ops.Add(Op.Insert("Ucast_Macs_Remote").Set("MAC", $"aa:bb:cc:01:{i / 256:x2}:{i % 256:x2}").Set("logical_switch", OvsdbAtom.NamedUuid("ls")).Set("locator", OvsdbAtom.NamedUuid("loc")).Set("ipaddr", $"10.2.{i / 256}.{i % 256}"));
+        }
+
+        var result = (await client.TransactAsync(Db, ops, CancellationToken.None)).EnsureSuccess();
+        var lsUuid = result.InsertedUuid(1);
+        var count = (await client.TransactAsync(Db, Op.Select("Ucast_Macs_Remote").Where("logical_switch", lsUuid).Columns("MAC"))).EnsureSuccess();
+        Assert.Equal(3000, count.Operations[0]!.Rows!.Count);
+        Assert.Contains(count.Operations[0]!.Rows!, r => r.GetString("MAC") == "aa:bb:cc:01:0b:b7");
+
+        // The connection is still in step: a small call after the large one works.
+        Assert.Equal(["x"], await client.EchoAsync(["x"]));
+        (await client.TransactAsync(Db, Op.Delete("Ucast_Macs_Remote").Where("logical_switch", lsUuid), Op.Delete("Logical_Switch").WhereUuid(lsUuid))).EnsureSuccess();
+    }
+
+    [Fact]
     public async Task Non_ascii_and_json_special_strings_round_trip_through_the_server()
     {
         await using var client = await OvsdbClient.ConnectAsync(_server.UnixEndpoint);
