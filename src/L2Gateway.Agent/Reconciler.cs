@@ -44,6 +44,10 @@ public static class Reconciler
     {
         private readonly HashSet<Guid> guarded = [];
         private readonly HashSet<string> created = new(StringComparer.Ordinal);
+
+        // Values are immutable: one instance per logical switch and locator serves every row that points at it.
+        private readonly Dictionary<string, OvsdbDatum> logicalSwitchValues = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, OvsdbDatum> locatorValues = new(StringComparer.Ordinal);
         private readonly List<Operation> structure = [];
         private readonly List<Operation> locators = [];
         private readonly List<Operation> changes = [];
@@ -139,6 +143,12 @@ public static class Reconciler
 
             return atom;
         }
+
+        private OvsdbDatum RefValue(string lsName) =>
+            logicalSwitchValues.TryGetValue(lsName, out var value) ? value : logicalSwitchValues[lsName] = RefTo(lsName);
+
+        private OvsdbDatum LocatorValue(string dstIp) =>
+            locatorValues.TryGetValue(dstIp, out var value) ? value : locatorValues[dstIp] = Locator(dstIp);
 
         private bool InScope(string lsName) => scope is null || scope.LogicalSwitches.Contains(lsName) || created.Contains(lsName);
 
@@ -261,7 +271,7 @@ public static class Reconciler
 
                 foreach (var key in scope?.UcastRemotes ?? new HashSet<DesiredUcastKey>())
                 {
-                    if (state.FindUcast(key) is { } row)
+                    if (!InScope(key.LogicalSwitch) && state.FindUcast(key) is { } row)
                     {
                         wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
                     }
@@ -303,8 +313,8 @@ public static class Reconciler
                 inserts++;
                 changes.Add(new InsertOperation(VtepTables.UcastMacsRemote)
                     .Set("MAC", mac)
-                    .Set("logical_switch", RefTo(ls))
-                    .Set("locator", Locator(dstIp))
+                    .Set("logical_switch", RefValue(ls))
+                    .Set("locator", LocatorValue(dstIp))
                     .Set("ipaddr", ip));
             }
         }
