@@ -147,7 +147,18 @@ static void PlanExperiment()
             L2Gateway.Core.Planning.Planner.Plan(input, cache);
         }
 
-        Console.WriteLine($"plan of a 10,000-port network after a change: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 50:F2} ms");
+        Console.WriteLine($"plan of a 10,000-port network from scratch: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 50:F2} ms");
+        var tunnelIps = hosts.ToDictionary(h => h.Name, h => h.TunnelIp);
+        t0 = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 50; i++)
+        {
+            var port = new L2Gateway.Core.Port($"extra{i}", "", "net", "p", $"02:bb:00:00:00:{i:x2}", [new L2Gateway.Core.FixedIp(null, $"10.99.0.{i}")], "host1", []);
+            cache.PortChanged(null, port, tunnelIps);
+            L2Gateway.Core.Planning.Planner.Plan(input, cache);
+            cache.PortChanged(port, null, tunnelIps);
+        }
+
+        Console.WriteLine($"plan of a 10,000-port network after one port added: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 50:F2} ms");
     }
 }
 
@@ -253,12 +264,14 @@ static async Task ConnectionCreateAsync()
         var mac = $"02:aa:00:00:{i / 256:x2}:{i % 256:x2}";
         var t0 = Stopwatch.GetTimestamp();
         await lab.PostAsync("/v2.0/ports", $$$"""{"port":{"network_id":"{{{net[0]}}}","mac_address":"{{{mac}}}","fixed_ips":[{"ip_address":"10.200.{{{i / 256}}}.{{{i % 256}}}"}],"binding:host_id":"host{{{i % Hosts}}}"}}""");
+        var posted = Stopwatch.GetTimestamp();
         while (!seen.ContainsKey(mac))
         {
             await Task.Delay(1);
         }
 
         latencies.Add(Stopwatch.GetElapsedTime(t0, seen[mac]).TotalMilliseconds);
+        Debug($"port {i} posted at {DateTime.UtcNow.AddMilliseconds(-Stopwatch.GetElapsedTime(t0).TotalMilliseconds):HH:mm:ss.fff}: API answered after {Stopwatch.GetElapsedTime(t0, posted).TotalMilliseconds:F1} ms, MAC on the switch after {latencies[^1]:F1} ms");
     }
 
     latencies.Sort();

@@ -11,8 +11,9 @@ public sealed record PlannerInput(
 
 /// <summary>
 /// What the planner computed per network, kept between plans: a network's remote MAC rows depend only on its
-/// ports and the hosts' tunnel IPs, so a change to one port recomputes one network. Whoever changes the inputs
-/// says which networks to forget (all of them when hosts change).
+/// ports and the hosts' tunnel IPs, so a change to one port patches one network. Whoever changes the inputs says
+/// what changed: a port (<see cref="PortChanged"/>), or anything else about a network (<see cref="Invalidate"/>;
+/// all of them when hosts change).
 /// </summary>
 public sealed class PlannerCache
 {
@@ -22,7 +23,23 @@ public sealed class PlannerCache
 
     public void Clear() => Networks.Clear();
 
-    internal sealed record NetworkRows(IReadOnlyList<DesiredUcastRemote> Ucast, IReadOnlyList<string> PortTunnelIps, string Digest);
+    /// <summary>
+    /// A port was added (<paramref name="before"/> null), changed, or removed (<paramref name="after"/> null).
+    /// <paramref name="tunnelIpOfHost"/> gives each host's tunnel IP by host name, as the hosts are now.
+    /// </summary>
+    public void PortChanged(Port? before, Port? after, IReadOnlyDictionary<string, string> tunnelIpOfHost)
+    {
+        ArgumentNullException.ThrowIfNull(tunnelIpOfHost);
+        if (before is not null && Networks.TryGetValue(before.NetworkId, out var was))
+        {
+            was.Remove(before, tunnelIpOfHost);
+        }
+
+        if (after is not null && Networks.TryGetValue(after.NetworkId, out var now))
+        {
+            now.Add(after, tunnelIpOfHost);
+        }
+    }
 }
 
 /// <summary>
@@ -148,67 +165,8 @@ public static class Planner
 
         foreach (var (networkId, ports) in portsOf)
         {
-            // The first port (by id) that claims a (MAC, IP) decides where it is sent.
-            var rows = new Dictionary<(string Mac, string Ip), (DesiredUcastRemote Row, string PortId)>(ports.Count);
-            var flood = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var port in ports)
-            {
-                if (port.HostId is null || !tunnelIpOfHost.TryGetValue(port.HostId, out var dstIp))
-                {
-                    continue; // Not bound to a host with a known VTEP: nowhere to send its traffic.
-                }
-
-                flood.Add(dstIp);
-                var ip = port.FixedIps.Count > 0 ? port.FixedIps[0].IpAddress : "";
-                Claim(rows, new DesiredUcastRemote(port.MacAddress, ip, networkId, dstIp), port.Id);
-                foreach (var pair in port.AllowedAddressPairs)
-                {
-                    var mac = pair.MacAddress.Length > 0 ? pair.MacAddress : port.MacAddress;
-                    Claim(rows, new DesiredUcastRemote(mac, HostAddress(pair.IpAddress), networkId, dstIp), port.Id);
-                }
-            }
-
-            var sorted = new DesiredUcastRemote[rows.Count];
-            var i = 0;
-            foreach (var (row, _) in rows.Values)
-            {
-                sorted[i++] = row;
-            }
-
-            Array.Sort(sorted, (a, b) =>
-            {
-                var c = string.CompareOrdinal(a.Mac, b.Mac);
-                return c != 0 ? c : string.CompareOrdinal(a.IpAddress, b.IpAddress);
-            });
-            cache.Networks[networkId] = new PlannerCache.NetworkRows(sorted, [.. flood.Order(StringComparer.Ordinal)], SwitchDesiredState.DigestUcast(sorted));
+            cache.Networks[networkId] = new NetworkRows(networkId, ports, tunnelIpOfHost);
         }
-    }
-
-    private static void Claim(Dictionary<(string Mac, string Ip), (DesiredUcastRemote Row, string PortId)> rows, DesiredUcastRemote row, string portId)
-    {
-        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(rows, (row.Mac, row.IpAddress), out var exists);
-        if (!exists || string.CompareOrdinal(portId, slot.PortId) < 0)
-        {
-            slot = (row, portId);
-        }
-    }
-
-    // A pair may name a prefix; the switch's ipaddr column holds one host address, or nothing.
-    private static string HostAddress(string? address)
-    {
-        if (string.IsNullOrEmpty(address))
-        {
-            return "";
-        }
-
-        var slash = address.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
-        {
-            return address;
-        }
-
-        var prefix = address[(slash + 1)..];
-        return prefix is "32" or "128" ? address[..slash] : "";
     }
 
     private sealed class Builder

@@ -212,6 +212,7 @@ public sealed class DesiredStateService : BackgroundService
         private readonly Dictionary<string, Port> ports = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Core.Host> hosts = new(StringComparer.Ordinal);
         private readonly Dictionary<string, SwitchInventory> switches = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> tunnelIpOfHost = new(StringComparer.Ordinal);
 
         /// <summary>Applies rows a write stored or removed; forgets the planner's rows of the networks they touch.</summary>
         public void Apply(IReadOnlyList<RowChange> batch, PlannerCache? cache = null)
@@ -231,16 +232,19 @@ public sealed class DesiredStateService : BackgroundService
                         cache?.Invalidate(n.Id);
                         break;
                     case PortRow p:
-                        if (ports.TryGetValue(p.Id, out var before))
-                        {
-                            cache?.Invalidate(before.NetworkId);
-                        }
-
-                        Set(ports, p.Id, deleted ? null : p.ToDomain());
-                        cache?.Invalidate(p.NetworkId);
+                        var before = ports.GetValueOrDefault(p.Id);
+                        var after = deleted ? null : p.ToDomain();
+                        Set(ports, p.Id, after);
+                        cache?.PortChanged(before, after, tunnelIpOfHost);
                         break;
                     case HostRow h:
                         Set(hosts, h.Id, deleted ? null : h.ToDomain());
+                        tunnelIpOfHost.Clear();
+                        foreach (var host in hosts.Values)
+                        {
+                            tunnelIpOfHost[host.Name] = host.TunnelIp;
+                        }
+
                         cache?.Clear();
                         break;
                     case SwitchRow s:
