@@ -41,6 +41,26 @@ public sealed class AgentOptions
     /// <summary>Whether TLS files are configured for every switch (the reference uses TLS only when all three are).</summary>
     public bool UseTls => PrivateKeyBasePath is { Length: > 0 } && CertificateBasePath is { Length: > 0 } && CaCertificateBasePath is { Length: > 0 };
 
+    /// <summary>
+    /// The reference's per-switch TLS files of a switch: <c>BASE/NAME.key</c>, <c>BASE/NAME.cert</c>,
+    /// <c>BASE/NAME.ca_cert</c>.
+    /// </summary>
+    public (string PrivateKey, string Certificate, string CaCertificate) TlsFiles(string switchName) =>
+        (Path.Combine(PrivateKeyBasePath ?? "", switchName + ".key"),
+         Path.Combine(CertificateBasePath ?? "", switchName + ".cert"),
+         Path.Combine(CaCertificateBasePath ?? "", switchName + ".ca_cert"));
+
+    /// <summary>
+    /// In passive mode a switch that dials in is known by its address only: the <c>ovsdb_hosts</c> entry with that
+    /// address names it (and so its TLS files), as in the reference. Null when no entry has that address.
+    /// </summary>
+    public OvsdbHost? HostAt(System.Net.IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var peer = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return OvsdbHosts.FirstOrDefault(h => System.Net.IPAddress.TryParse(h.Address, out var a) && (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Equals(peer));
+    }
+
     /// <summary>The endpoint of a switch database: <c>ssl:</c> when TLS files are configured, else <c>tcp:</c>.</summary>
     public string Endpoint(OvsdbHost host)
     {

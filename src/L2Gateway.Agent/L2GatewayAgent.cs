@@ -35,9 +35,13 @@ public sealed class L2GatewayAgent : BackgroundService
         this.loggers = loggers;
         logger = loggers.CreateLogger<L2GatewayAgent>();
         server = new ServerLink(options.ServerUrl);
-        foreach (var host in options.OvsdbHosts)
+        // In passive mode the switches dial in; ovsdb_hosts then only names them by address (for their TLS files).
+        if (!options.EnableManager)
         {
-            AddSession(host, options.Endpoint(host), null);
+            foreach (var host in options.OvsdbHosts)
+            {
+                AddSession(host, options.Endpoint(host), null);
+            }
         }
     }
 
@@ -66,9 +70,9 @@ public sealed class L2GatewayAgent : BackgroundService
                 // The reconciler builds its operations from the schema's own names and types; checking each of
                 // 100,000 inserts again costs more than the database takes to refuse a wrong one.
                 ValidateOperations = false,
-                PrivateKeyFile = options.UseTls ? Path.Combine(options.PrivateKeyBasePath!, host.Name + ".key") : null,
-                CertificateFile = options.UseTls ? Path.Combine(options.CertificateBasePath!, host.Name + ".cert") : null,
-                CaCertificateFile = options.UseTls ? Path.Combine(options.CaCertificateBasePath!, host.Name + ".ca_cert") : null,
+                PrivateKeyFile = options.UseTls ? options.TlsFiles(host.Name).PrivateKey : null,
+                CertificateFile = options.UseTls ? options.TlsFiles(host.Name).Certificate : null,
+                CaCertificateFile = options.UseTls ? options.TlsFiles(host.Name).CaCertificate : null,
             },
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(200),
             ReconnectMaxDelay = TimeSpan.FromSeconds(Math.Min(options.PeriodicInterval, 10)),
@@ -110,7 +114,7 @@ public sealed class L2GatewayAgent : BackgroundService
         if (options.EnableManager)
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
-            manager = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false }, logger);
+            manager = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false }, options.UseTls ? TlsFor : null, logger);
             manager.SwitchArrived += (name, peer) =>
             {
                 var session = AddSession(new OvsdbHost(name, peer, 0), peer, ct => manager.NextAsync(name, ct));
@@ -123,6 +127,20 @@ public sealed class L2GatewayAgent : BackgroundService
         }
 
         await Task.WhenAll(loops);
+    }
+
+    // Passive mode over TLS: the switch that dials in is named by its address in ovsdb_hosts, and accepted with
+    // that switch's files. Files are read at each connection, so replaced certificates apply without a restart.
+    private OvsdbServerTls? TlsFor(System.Net.IPEndPoint peer)
+    {
+        if (options.HostAt(peer.Address) is not { } host)
+        {
+            logger.LogWarning("a switch at {Peer} dialled in over TLS but no ovsdb_hosts entry has that address; refused", peer);
+            return null;
+        }
+
+        var (key, cert, ca) = options.TlsFiles(host.Name);
+        return OvsdbServerTls.FromPemFiles(key, cert, ca);
     }
 
     private async Task DesiredStateLoopAsync(CancellationToken stoppingToken)

@@ -17,9 +17,11 @@ public sealed class ManagerListener : IAsyncDisposable
     private readonly ILogger logger;
     private readonly ConcurrentDictionary<string, Channel<OvsdbClient>> arrivals = new(StringComparer.Ordinal);
 
-    public ManagerListener(IPEndPoint endpoint, OvsdbClientOptions options, ILogger logger)
+    /// <param name="tls">When set, switches must dial in over TLS, accepted with the credentials it picks by address.</param>
+    public ManagerListener(IPEndPoint endpoint, OvsdbClientOptions options, Func<IPEndPoint, OvsdbServerTls?>? tls, ILogger logger)
     {
-        listener = new OvsdbListener(endpoint, options);
+        listener = tls is null ? new OvsdbListener(endpoint, options) : new OvsdbListener(endpoint, options, tls);
+        listener.HandshakeFailed += (_, e) => logger.LogWarning("switch connection refused: {Reason}", e.Reason?.Message);
         this.logger = logger;
     }
 

@@ -18,8 +18,8 @@ public sealed class OvsdbListener : IAsyncDisposable
 {
     private readonly TcpListener _listener;
     private readonly OvsdbClientOptions _options;
-    private readonly X509Certificate2? _certificate;
-    private readonly X509Certificate2Collection? _ca;
+    private readonly Func<IPEndPoint, OvsdbServerTls?>? _tls;
+    private readonly OvsdbServerTls? _fixedTls;
 
     /// <param name="useTls">
     /// Accept TLS ("ssl:" managers): <paramref name="options"/> must name the private key, certificate and
@@ -35,11 +35,22 @@ public sealed class OvsdbListener : IAsyncDisposable
                 throw new ArgumentException("TLS needs PrivateKeyFile, CertificateFile and CaCertificateFile", nameof(options));
             }
 
-            _certificate = X509Certificate2.CreateFromPemFile(_options.CertificateFile, _options.PrivateKeyFile);
-            _ca = [];
-            _ca.ImportFromPemFile(_options.CaCertificateFile);
+            _fixedTls = OvsdbServerTls.FromPemFiles(_options.PrivateKeyFile, _options.CertificateFile, _options.CaCertificateFile);
+            _tls = _ => _fixedTls;
         }
 
+        _listener = new TcpListener(endpoint);
+    }
+
+    /// <param name="tls">
+    /// The credentials to accept each peer with, chosen by its address (a switch's own certificate files, as the
+    /// reference's passive mode does); a peer it returns null for is refused.
+    /// </param>
+    public OvsdbListener(IPEndPoint endpoint, OvsdbClientOptions? options, Func<IPEndPoint, OvsdbServerTls?> tls)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        _options = options ?? new OvsdbClientOptions();
+        _tls = tls;
         _listener = new TcpListener(endpoint);
     }
 
@@ -63,9 +74,30 @@ public sealed class OvsdbListener : IAsyncDisposable
             socket.NoDelay = true;
             var remote = socket.RemoteEndPoint;
             var network = new NetworkStream(socket, ownsSocket: true);
-            if (_certificate is null)
+            if (_tls is null)
             {
                 return OvsdbClient.FromStream(network, $"tcp:{remote}", _options);
+            }
+
+            OvsdbServerTls? credentials;
+            try
+            {
+                credentials = _tls((IPEndPoint)remote!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                await network.DisposeAsync();
+                HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
+                    OvsdbConnectionState.Disconnected, new OvsdbConnectionException($"TLS credentials for {remote} cannot be read: {ex.Message}", ex)));
+                continue;
+            }
+
+            if (credentials is null)
+            {
+                await network.DisposeAsync();
+                HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
+                    OvsdbConnectionState.Disconnected, new OvsdbConnectionException($"no TLS credentials for {remote}: connection refused")));
+                continue;
             }
 
             var ssl = new SslStream(network, leaveInnerStreamOpen: false);
@@ -75,9 +107,9 @@ public sealed class OvsdbListener : IAsyncDisposable
                 timeout.CancelAfter(_options.ConnectTimeout);
                 await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                 {
-                    ServerCertificate = _certificate,
+                    ServerCertificate = credentials.Certificate,
                     ClientCertificateRequired = true,
-                    RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, _ca!),
+                    RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, credentials.Trusted),
                 }, timeout.Token);
                 return OvsdbClient.FromStream(ssl, $"ssl:{remote}", _options);
             }
@@ -117,7 +149,32 @@ public sealed class OvsdbListener : IAsyncDisposable
     {
         _listener.Stop();
         _listener.Dispose();
-        _certificate?.Dispose();
+        _fixedTls?.Dispose();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>What a listener presents to a TLS peer, and the CA certificates a peer's certificate must chain to.</summary>
+public sealed class OvsdbServerTls(X509Certificate2 certificate, X509Certificate2Collection trusted) : IDisposable
+{
+    public X509Certificate2 Certificate { get; } = certificate;
+
+    public X509Certificate2Collection Trusted { get; } = trusted;
+
+    /// <summary>Reads PEM files: a private key, its certificate, and the CA certificate(s) peers must chain to.</summary>
+    public static OvsdbServerTls FromPemFiles(string privateKeyFile, string certificateFile, string caCertificateFile)
+    {
+        var trusted = new X509Certificate2Collection();
+        trusted.ImportFromPemFile(caCertificateFile);
+        return new OvsdbServerTls(X509Certificate2.CreateFromPemFile(certificateFile, privateKeyFile), trusted);
+    }
+
+    public void Dispose()
+    {
+        Certificate.Dispose();
+        foreach (var c in Trusted)
+        {
+            c.Dispose();
+        }
     }
 }

@@ -149,9 +149,9 @@ public static class Program
         }
 
         var options = LoadAgentOptions(ServerConfiguration.ReadIni(file));
-        if (options.OvsdbHosts.Count == 0)
+        if (options.OvsdbHosts.Count == 0 && !options.EnableManager)
         {
-            return Fail($"{file}: [ovsdb] ovsdb_hosts lists no switch", 2);
+            return Fail($"{file}: [ovsdb] ovsdb_hosts lists no switch (and enable_manager is off)", 2);
         }
 
         var builder = Host.CreateApplicationBuilder();

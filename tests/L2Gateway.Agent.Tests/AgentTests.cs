@@ -325,4 +325,51 @@ public sealed class AgentTests
         await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
         await ConvergesToAsync(sw, [.. new[] { $"LS {net} key=9200 desc=blue", $"BIND p1/100 {net}", "LOCATORS 0/0" }.Order(StringComparer.Ordinal)], "programmed over TLS");
     }
+
+    [Fact]
+    public async Task Passive_mode_over_tls_accepts_a_switch_with_its_own_files()
+    {
+        using var pki = new L2Gateway.Ovsdb.Tests.TestPki();
+        using var sw = SwitchDb.DialingOutWithTls(pki.ClientCert.Key, pki.ClientCert.Cert, pki.CaCert);
+        var certs = Path.Combine(pki.Dir, "agent-passive");
+        Directory.CreateDirectory(certs);
+        File.Copy(pki.ServerCert.Key, Path.Combine(certs, "tor1.key"));
+        File.Copy(pki.ServerCert.Cert, Path.Combine(certs, "tor1.cert"));
+        File.Copy(pki.CaCert, Path.Combine(certs, "tor1.ca_cert"));
+        await using var server = await Controller.StartAsync();
+        var port = SwitchDb.FreePort();
+        await using var agent = await RunningAgent.StartPassiveTlsAsync(server.Url, "agent-ptls", port, certs);
+        await Task.Delay(200);
+
+        // A plain connection is not a switch: refused, and the listener goes on.
+        using (var plain = new System.Net.Sockets.TcpClient())
+        {
+            await plain.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            await plain.GetStream().WriteAsync("""{"method":"echo","params":[],"id":0}"""u8.ToArray());
+        }
+
+        sw.Vtep($"set-manager ssl:127.0.0.1:{port}");
+        await SwitchKnownAsync(server, "tor1");
+        var net = await NetworkAsync(server, "blue", 9300);
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        await ConvergesToAsync(sw, [.. new[] { $"LS {net} key=9300 desc=blue", $"BIND p1/100 {net}", "LOCATORS 0/0" }.Order(StringComparer.Ordinal)], "programmed over TLS after dialling in");
+    }
+
+    [Fact]
+    public void A_switch_dialling_in_is_named_by_its_address_in_ovsdb_hosts()
+    {
+        var options = new AgentOptions
+        {
+            OvsdbHosts = AgentOptions.ParseOvsdbHosts("tor1:192.0.2.10:6632,tor2:[2001:db8::2]:6632"),
+            PrivateKeyBasePath = "/keys",
+            CertificateBasePath = "/certs",
+            CaCertificateBasePath = "/ca",
+        };
+        Assert.Equal("tor1", options.HostAt(System.Net.IPAddress.Parse("192.0.2.10"))!.Name);
+        Assert.Equal("tor1", options.HostAt(System.Net.IPAddress.Parse("::ffff:192.0.2.10"))!.Name);
+        Assert.Equal("tor2", options.HostAt(System.Net.IPAddress.Parse("2001:db8::2"))!.Name);
+        Assert.Null(options.HostAt(System.Net.IPAddress.Parse("192.0.2.11")));
+        Assert.Equal(("/keys/tor2.key", "/certs/tor2.cert", "/ca/tor2.ca_cert"), options.TlsFiles("tor2"));
+    }
 }

@@ -38,6 +38,16 @@ public sealed class SwitchDb : IDisposable
         return sw;
     }
 
+    /// <summary>A switch that dials the managers its Global row lists, over TLS with these files.</summary>
+    public static SwitchDb DialingOutWithTls(string privateKey, string certificate, string caCertificate)
+    {
+        var sw = new SwitchDb(dialsOut: true);
+        sw.Kill();
+        sw.extraArgs = [$"--private-key={privateKey}", $"--certificate={certificate}", $"--ca-cert={caCertificate}"];
+        sw.Start();
+        return sw;
+    }
+
     public int SslPort { get; private set; }
 
     /// <param name="dialsOut">Whether the server also connects to the managers its Global row lists (passive mode).</param>
@@ -288,6 +298,23 @@ public sealed class RunningAgent : IAsyncDisposable
             EnableManager = true,
             ManagerTableListeningAddress = "127.0.0.1",
             ManagerTableListeningPort = port,
+            PeriodicInterval = 2,
+            SocketTimeout = 5,
+        });
+
+    /// <summary>A passive agent that accepts switches over TLS with the reference's per-switch files, named by address.</summary>
+    public static Task<RunningAgent> StartPassiveTlsAsync(Uri server, string host, int port, string certDir) =>
+        StartAsync(new AgentOptions
+        {
+            Host = host,
+            ServerUrl = server,
+            EnableManager = true,
+            ManagerTableListeningAddress = "127.0.0.1",
+            ManagerTableListeningPort = port,
+            OvsdbHosts = [new OvsdbHost("tor1", "127.0.0.1", 6640)],
+            PrivateKeyBasePath = certDir,
+            CertificateBasePath = certDir,
+            CaCertificateBasePath = certDir,
             PeriodicInterval = 2,
             SocketTimeout = 5,
         });
