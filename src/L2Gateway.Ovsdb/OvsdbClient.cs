@@ -298,14 +298,16 @@ public sealed class OvsdbClient : IAsyncDisposable
             }
         }
 
-        var r = await CallAsync("transact", w =>
-        {
-            w.WriteStringValue(database);
-            foreach (var op in operations)
+        var r = operations.Count < StreamedTransaction
+            ? await CallAsync("transact", w =>
             {
-                op.WriteTo(w);
-            }
-        }, cancellationToken);
+                w.WriteStringValue(database);
+                foreach (var op in operations)
+                {
+                    op.WriteTo(w);
+                }
+            }, cancellationToken)
+            : await CallCoreAsync("transact", (id, ct) => StreamTransactionAsync(id, database, operations, ct), null, null, cancellationToken);
         return TransactResult.Parse(r, operations, schema);
     }
 
@@ -486,11 +488,13 @@ public sealed class OvsdbClient : IAsyncDisposable
     public Task<JsonElement> CallAsync(string method, Action<Utf8JsonWriter> writeParams, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         CallCoreAsync(method, writeParams, null, timeout, cancellationToken);
 
-    private async Task<JsonElement> CallCoreAsync(string method, Action<Utf8JsonWriter> writeParams, Action<JsonElement>? inReadLoop, TimeSpan? timeout, CancellationToken ct)
+    private Task<JsonElement> CallCoreAsync(string method, Action<Utf8JsonWriter> writeParams, Action<JsonElement>? inReadLoop, TimeSpan? timeout, CancellationToken ct) =>
+        CallCoreAsync(method, (id, c) => WriteAsync(JsonRpcWriter.Request(method, writeParams, id), c), inReadLoop, timeout, ct);
+
+    private async Task<JsonElement> CallCoreAsync(string method, Func<long, CancellationToken, Task> send, Action<JsonElement>? inReadLoop, TimeSpan? timeout, CancellationToken ct)
     {
         ThrowIfClosed();
         var id = Interlocked.Increment(ref _nextId);
-        var bytes = JsonRpcWriter.Request(method, writeParams, id);
         var call = new PendingCall(method, inReadLoop);
         _pending[id] = call;
         try
@@ -500,7 +504,7 @@ public sealed class OvsdbClient : IAsyncDisposable
                 ThrowIfClosed();
             }
 
-            await WriteAsync(bytes, ct);
+            await send(id, ct);
             var limit = timeout ?? _options.CallTimeout;
             try
             {
@@ -531,6 +535,51 @@ public sealed class OvsdbClient : IAsyncDisposable
         catch (OvsdbException)
         {
             // The connection is going away; nothing left to cancel.
+        }
+    }
+
+    // From this many operations on, a transaction is written to the socket while it is being serialised: the
+    // server parses as it receives, and the whole message (tens of MB for 100,000 rows) never sits in memory.
+    private const int StreamedTransaction = 1000;
+
+    private async Task StreamTransactionAsync(long id, string database, IReadOnlyList<Operation> operations, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            ThrowIfClosed();
+            await using var w = new Utf8JsonWriter(_stream, JsonRpcWriter.WriterOptions);
+            w.WriteStartObject();
+            w.WriteString("method"u8, "transact"u8);
+            w.WritePropertyName("params"u8);
+            w.WriteStartArray();
+            w.WriteStringValue(database);
+            foreach (var op in operations)
+            {
+                op.WriteTo(w);
+                if (w.BytesPending >= WriteChunk)
+                {
+                    await w.FlushAsync(_closing.Token);
+                }
+            }
+
+            w.WriteEndArray();
+            w.WritePropertyName("id"u8);
+            w.WriteNumberValue(id);
+            w.WriteEndObject();
+            await w.FlushAsync(_closing.Token);
+            await _stream.FlushAsync(_closing.Token);
+        }
+        catch (Exception ex) when (ex is not OvsdbConnectionException)
+        {
+            // Part of a message may be on the wire: the connection cannot carry another one.
+            var error = new OvsdbConnectionException($"connection to {Endpoint} failed while sending: {ex.Message}", ex);
+            Close(error);
+            throw error;
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 

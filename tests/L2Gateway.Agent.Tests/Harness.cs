@@ -18,6 +18,10 @@ public sealed class SwitchDb : IDisposable
     private readonly string dir = Path.Combine(Path.GetTempPath(), "l2gw-sw-" + Guid.NewGuid().ToString("N")[..10]);
     private Process? process;
 
+    // Starting switches and running vtep-ctl block threads while test classes run in parallel on 2 cores; a larger
+    // pool keeps the agents' read loops (and their answers to inactivity probes) from waiting for a thread.
+    static SwitchDb() => ThreadPool.SetMinThreads(Math.Max(32, Environment.ProcessorCount), Math.Max(32, Environment.ProcessorCount));
+
     private readonly bool dialsOut;
 
     public SwitchDb(string name = "tor1", string tunnelIp = "192.0.2.1", params string[] ports)

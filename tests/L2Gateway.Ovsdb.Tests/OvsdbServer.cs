@@ -15,6 +15,11 @@ public sealed class OvsdbServer : IDisposable
     private readonly string[] _extraArgs;
     private Process? _process;
 
+    // Starting servers and running vtep-ctl block threads (process waits, start-up polling), and the test classes
+    // run in parallel on a 2-core machine: with the default minimum of 2 pool threads, a client's read loop could
+    // wait seconds for a thread and miss ovsdb-server's inactivity probe. The product never blocks pool threads.
+    static OvsdbServer() => ThreadPool.SetMinThreads(Math.Max(32, Environment.ProcessorCount), Math.Max(32, Environment.ProcessorCount));
+
     public OvsdbServer(params string[] extraArgs)
         : this(false, extraArgs)
     {
