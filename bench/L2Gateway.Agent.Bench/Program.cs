@@ -126,6 +126,19 @@ static void DiffExperiment()
 
         Console.WriteLine($"diff of a 10,000-row logical switch: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 100:F2} ms per pass");
     }
+
+    var empty = actual with { LogicalSwitches = [], UcastRemotes = [] };
+    for (var round = 0; round < 5; round++)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 20; i++)
+        {
+            var plan = L2Gateway.Agent.Reconciler.Plan([desired], empty, scope: scope);
+            if (plan.Operations.Count < N) throw new InvalidOperationException("too few operations");
+        }
+
+        Console.WriteLine($"plan of a new 10,000-row logical switch (10,000 inserts): {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 20:F2} ms per pass");
+    }
 }
 
 static void PlanExperiment()
