@@ -342,21 +342,7 @@ static double Median(List<double> values)
 // The server's own cost: the same rows as one prebuilt transaction written to a plain socket, reply awaited.
 static async Task<double> RawInsertAsync(SwitchProcess sw, int ports, int hosts, Action? sending = null)
 {
-    var ops = new List<Operation>
-    {
-        new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L),
-    };
-    for (var h = 0; h < hosts; h++)
-    {
-        ops.Add(new InsertOperation("Physical_Locator", $"loc{h}").Set("encapsulation_type", "vxlan_over_ipv4").Set("dst_ip", Lab.HostIp(h)));
-    }
-
-    for (var p = 0; p < ports; p++)
-    {
-        ops.Add(new InsertOperation("Ucast_Macs_Remote")
-            .Set("MAC", Lab.Mac(0, p)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
-            .Set("locator", OvsdbAtom.NamedUuid($"loc{p % hosts}")).Set("ipaddr", Lab.Ip(0, p)));
-    }
+    var ops = RawOps(ports, hosts);
 
     using var buffer = new MemoryStream();
     using (var writer = new Utf8JsonWriter(buffer))

@@ -307,16 +307,22 @@ public sealed class AgentTests
         await ConvergesToAsync(sw, expected, "after the switch restarted empty and dialled in again");
     }
 
+    /// <summary>The reference's per-switch files for switch tor1 in a new folder: tor1.key, tor1.cert, tor1.ca_cert.</summary>
+    private static string TlsFiles(string folder, (string Cert, string Key) identity, string caCert)
+    {
+        Directory.CreateDirectory(folder);
+        File.Copy(identity.Key, Path.Combine(folder, "tor1.key"));
+        File.Copy(identity.Cert, Path.Combine(folder, "tor1.cert"));
+        File.Copy(caCert, Path.Combine(folder, "tor1.ca_cert"));
+        return folder;
+    }
+
     [Fact]
     public async Task Tls_with_the_reference_per_switch_files()
     {
         using var pki = new L2Gateway.Ovsdb.Tests.TestPki();
         using var sw = SwitchDb.WithTls(pki.ServerCert.Key, pki.ServerCert.Cert, pki.CaCert);
-        var certs = Path.Combine(pki.Dir, "agent");
-        Directory.CreateDirectory(certs);
-        File.Copy(pki.ClientCert.Key, Path.Combine(certs, "tor1.key"));
-        File.Copy(pki.ClientCert.Cert, Path.Combine(certs, "tor1.cert"));
-        File.Copy(pki.CaCert, Path.Combine(certs, "tor1.ca_cert"));
+        var certs = TlsFiles(Path.Combine(pki.Dir, "agent"), pki.ClientCert, pki.CaCert);
         await using var server = await Controller.StartAsync();
         await using var agent = await RunningAgent.StartTlsAsync(server.Url, "agent-tls", sw, certs);
         await SwitchKnownAsync(server, "tor1");
@@ -331,11 +337,7 @@ public sealed class AgentTests
     {
         using var pki = new L2Gateway.Ovsdb.Tests.TestPki();
         using var sw = SwitchDb.DialingOutWithTls(pki.ClientCert.Key, pki.ClientCert.Cert, pki.CaCert);
-        var certs = Path.Combine(pki.Dir, "agent-passive");
-        Directory.CreateDirectory(certs);
-        File.Copy(pki.ServerCert.Key, Path.Combine(certs, "tor1.key"));
-        File.Copy(pki.ServerCert.Cert, Path.Combine(certs, "tor1.cert"));
-        File.Copy(pki.CaCert, Path.Combine(certs, "tor1.ca_cert"));
+        var certs = TlsFiles(Path.Combine(pki.Dir, "agent-passive"), pki.ServerCert, pki.CaCert);
         await using var server = await Controller.StartAsync();
         var port = SwitchDb.FreePort();
         await using var agent = await RunningAgent.StartPassiveTlsAsync(server.Url, "agent-ptls", port, certs);

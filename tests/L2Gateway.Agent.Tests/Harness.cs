@@ -295,33 +295,29 @@ public sealed class RunningAgent : IAsyncDisposable
 
     /// <summary>An agent that lists no switch and waits for switches to dial in on a free loopback port.</summary>
     public static Task<RunningAgent> StartPassiveAsync(Uri server, string host, int port) =>
-        StartAsync(new AgentOptions
-        {
-            Host = host,
-            ServerUrl = server,
-            EnableManager = true,
-            ManagerTableListeningAddress = "127.0.0.1",
-            ManagerTableListeningPort = port,
-            PeriodicInterval = 2,
-            SocketTimeout = 5,
-        });
+        StartAsync(Passive(server, host, port, new AgentOptions()));
 
     /// <summary>A passive agent that accepts switches over TLS with the reference's per-switch files, named by address.</summary>
     public static Task<RunningAgent> StartPassiveTlsAsync(Uri server, string host, int port, string certDir) =>
-        StartAsync(new AgentOptions
+        StartAsync(Passive(server, host, port, new AgentOptions
         {
-            Host = host,
-            ServerUrl = server,
-            EnableManager = true,
-            ManagerTableListeningAddress = "127.0.0.1",
-            ManagerTableListeningPort = port,
             OvsdbHosts = [new OvsdbHost("tor1", "127.0.0.1", 6640)],
             PrivateKeyBasePath = certDir,
             CertificateBasePath = certDir,
             CaCertificateBasePath = certDir,
-            PeriodicInterval = 2,
-            SocketTimeout = 5,
-        });
+        }));
+
+    private static AgentOptions Passive(Uri server, string host, int port, AgentOptions options)
+    {
+        options.Host = host;
+        options.ServerUrl = server;
+        options.EnableManager = true;
+        options.ManagerTableListeningAddress = "127.0.0.1";
+        options.ManagerTableListeningPort = port;
+        options.PeriodicInterval = 2;
+        options.SocketTimeout = 5;
+        return options;
+    }
 
     public static async Task<RunningAgent> StartAsync(AgentOptions options)
     {
