@@ -155,14 +155,7 @@ public static class Program
         }
 
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(c =>
-        {
-            c.SingleLine = true;
-            c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
-            c.UseUtcTimestamp = true;
-        });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddL2gwConsole();
         builder.Services.AddSingleton(options);
         builder.Services.AddHostedService<L2GatewayAgent>();
         using var host = builder.Build();

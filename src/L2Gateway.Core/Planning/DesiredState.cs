@@ -50,7 +50,7 @@ public sealed class SwitchDesiredState
         Switch = @switch;
         LogicalSwitches = [.. logicalSwitches.OrderBy(l => l.Name, StringComparer.Ordinal)];
         VlanBindings = [.. vlanBindings.OrderBy(b => b.Port, StringComparer.Ordinal).ThenBy(b => b.Vlan)];
-        UcastRemotes = Sorted(ucastRemotes);
+        UcastRemotes = ucastArray = Sorted(ucastRemotes);
         McastRemotes = [.. mcastRemotes.OrderBy(m => m.LogicalSwitch, StringComparer.Ordinal)];
         ucastRanges = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -89,6 +89,7 @@ public sealed class SwitchDesiredState
     public IReadOnlyDictionary<string, string> UcastDigests { get; }
 
     private readonly Dictionary<string, (int Start, int End)> ucastRanges;
+    private readonly DesiredUcastRemote[] ucastArray;
 
     /// <summary>The remote MAC rows of one logical switch, in (MAC, IP) order.</summary>
     public ArraySegment<DesiredUcastRemote> UcastOf(string logicalSwitch)
@@ -98,8 +99,7 @@ public sealed class SwitchDesiredState
             return ArraySegment<DesiredUcastRemote>.Empty;
         }
 
-        var array = UcastRemotes as DesiredUcastRemote[] ?? [.. UcastRemotes];
-        return new ArraySegment<DesiredUcastRemote>(array, range.Start, range.End - range.Start);
+        return new ArraySegment<DesiredUcastRemote>(ucastArray, range.Start, range.End - range.Start);
     }
 
     /// <summary>The remote MAC row with this key, if the state has it.</summary>
