@@ -181,17 +181,7 @@ public sealed class AgentTests
         await using var server = await Controller.StartAsync();
         var agent = await RunningAgent.StartAsync(server.Url, "agent-c", sw);
         await SwitchKnownAsync(server, "tor1");
-        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
-        var net = await NetworkAsync(server, "blue", 7000);
-        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
-        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
-        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
-        List<string> expected = [.. new[]
-        {
-            $"LS {net} key=7000 desc=blue", $"BIND p1/100 {net}",
-            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
-            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
-        }.Order(StringComparer.Ordinal)];
+        var (net, expected) = await OnePortConnectedAsync(server, 7000);
         await ConvergesToAsync(sw, expected, "first programming");
 
         sw.WipeAndRestart();
@@ -233,12 +223,7 @@ public sealed class AgentTests
         await first.DisposeAsync();
         await Eventually.HoldsAsync(() => Task.FromResult(second.IsWriter("tor1")), "second agent takes the lock");
         await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
-        await ConvergesToAsync(sw, [.. new[]
-        {
-            $"LS {net} key=8000 desc=blue", $"BIND p1/100 {net}",
-            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
-            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
-        }.Order(StringComparer.Ordinal)], "programmed by the new writer");
+        await ConvergesToAsync(sw, OnePortRows(net, 8000), "programmed by the new writer");
     }
 
     [Fact]
@@ -288,17 +273,7 @@ public sealed class AgentTests
         sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
         await SwitchKnownAsync(server, "tor1");
 
-        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
-        var net = await NetworkAsync(server, "blue", 9100);
-        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
-        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
-        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
-        List<string> expected = [.. new[]
-        {
-            $"LS {net} key=9100 desc=blue", $"BIND p1/100 {net}",
-            $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
-            $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
-        }.Order(StringComparer.Ordinal)];
+        var (net, expected) = await OnePortConnectedAsync(server, 9100);
         await ConvergesToAsync(sw, expected, "a switch that dialled in is programmed");
 
         // The switch restarts: it dials in again and is reprogrammed from scratch.
@@ -306,6 +281,27 @@ public sealed class AgentTests
         sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
         await ConvergesToAsync(sw, expected, "after the switch restarted empty and dialled in again");
     }
+
+    /// <summary>
+    /// Host compute1 with one port on a new network "blue" with this VNI, connected through gateway "gw" to tor1's p1
+    /// on VLAN 100; with the rows tor1 must then hold.
+    /// </summary>
+    private static async Task<(string Net, List<string> Expected)> OnePortConnectedAsync(Controller server, int vni)
+    {
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", vni);
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        return (net, OnePortRows(net, vni));
+    }
+
+    private static List<string> OnePortRows(string net, int vni) => [.. new[]
+    {
+        $"LS {net} key={vni} desc=blue", $"BIND p1/100 {net}",
+        $"UCAST 02:00:00:00:00:01 192.168.0.1 {net} 10.0.0.11",
+        $"MCAST unknown-dst {net} 10.0.0.11", "LOCATORS 1/1",
+    }.Order(StringComparer.Ordinal)];
 
     /// <summary>The reference's per-switch files for switch tor1 in a new folder: tor1.key, tor1.cert, tor1.ca_cert.</summary>
     private static string TlsFiles(string folder, (string Cert, string Key) identity, string caCert)
