@@ -20,6 +20,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 var what = args.FirstOrDefault() ?? "all";
+if (what is "create" or "reconverge" or "all")
+{
+    AgentProcess.EnsureBuilt();
+}
+
 if (what is "create" or "all")
 {
     await ConnectionCreateAsync();
@@ -32,6 +37,7 @@ if (what is "reconverge" or "all")
 
 if (what is "diff")
 {
+    DeltaExperiment();
     DiffExperiment();
     PlanExperiment();
     var ops = RawOps(10_000, 100);
@@ -59,7 +65,7 @@ return 0;
 
 static async Task TransactExperimentAsync()
 {
-    foreach (var mode in new[] { "plain", "replica-separate", "replica-same", "plain", "replica-same", "replica-same-cond", "replica-same-v1", "replica-same-cond", "replica-same-v1" })
+    foreach (var mode in Enumerable.Repeat(new[] { "plain", "replica-separate", "replica-same" }, 6).SelectMany(x => x))
     {
         using var sw = new SwitchProcess();
         var ops = RawOps(10_000, 100);
@@ -78,7 +84,10 @@ static async Task TransactExperimentAsync()
         }
 
         var t0 = Stopwatch.GetTimestamp();
-        var r = await client.TransactAsync("hardware_vtep", ops, CancellationToken.None);
+        var tr = client.TransactAsync("hardware_vtep", ops, CancellationToken.None);
+        await sw.WaitForRowAsync("Ucast_Macs_Remote", "MAC", Lab.Mac(0, 10_000 - 1));
+        var tp = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var r = await tr;
         r.EnsureSuccess();
         var t1 = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         var seen = 0.0;
@@ -92,11 +101,34 @@ static async Task TransactExperimentAsync()
             seen = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
 
-        Console.WriteLine($"{mode}: transact {t1:F0} ms, replica has all rows at {seen:F0} ms");
+        Console.WriteLine($"{mode}: a probe sees the last row at {tp:F0} ms, the reply at {t1:F0} ms, the replica has every row at {(replica is null ? "-" : $"{seen:F0} ms")}");
         if (replica is not null)
         {
             await replica.DisposeAsync();
         }
+    }
+}
+
+static void DeltaExperiment()
+{
+    // The agent holds a state with one other network; the server adds a network of 10,000 rows.
+    var other = Enumerable.Range(0, 100).Select(p => new L2Gateway.Core.Planning.DesiredUcastRemote(Lab.Mac(1, p), Lab.Ip(1, p), "net-b", Lab.HostIp(p % 100))).ToList();
+    var rows = Enumerable.Range(0, 10_000).Select(p => new L2Gateway.Core.Planning.DesiredUcastRemote(Lab.Mac(0, p), Lab.Ip(0, p), "3f1c2d4e-0000-4000-8000-00000000000a", Lab.HostIp(p % 100))).ToList();
+    var before = new L2Gateway.Core.Planning.SwitchDesiredState("tor1", [new("net-b", 5001, "net-b")], [], other, []);
+    var after = new L2Gateway.Core.Planning.SwitchDesiredState("tor1", [new("net-b", 5001, "net-b"), new("3f1c2d4e-0000-4000-8000-00000000000a", 5000, "net")], [], [.. other, .. rows], []);
+    for (var round = 0; round < 5; round++)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        var delta = L2Gateway.Core.Planning.SwitchDesiredDelta.Between(before, after);
+        var t1 = Stopwatch.GetTimestamp();
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(new L2Gateway.Core.Planning.DesiredStateBatch([], [delta]), L2Gateway.Core.Planning.AgentProtocol.Json);
+        var t2 = Stopwatch.GetTimestamp();
+        var back = JsonSerializer.Deserialize<L2Gateway.Core.Planning.DesiredStateBatch>(bytes, L2Gateway.Core.Planning.AgentProtocol.Json)!;
+        var t3 = Stopwatch.GetTimestamp();
+        var applied = back.Deltas![0].ApplyTo(before);
+        var t4 = Stopwatch.GetTimestamp();
+        if (applied.Revision != after.Revision) throw new InvalidOperationException("delta did not apply");
+        Console.WriteLine($"delta of a new 10,000-row network: between {Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F1} ms, to JSON {Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds:F1} ms ({bytes.Length} bytes), from JSON {Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds:F1} ms, apply {Stopwatch.GetElapsedTime(t3, t4).TotalMilliseconds:F1} ms");
     }
 }
 
@@ -215,17 +247,19 @@ static async Task ConnectionCreateAsync()
     var times = new List<double>();
     var rawSeconds = new List<double>();
     var monitoredSeconds = new List<double>();
-    for (var round = 0; round < 4; round++)
+    const int Rounds = 6;
+    for (var round = 0; round < Rounds; round++)
     {
         Debug($"connection create at {DateTime.UtcNow:HH:mm:ss.fff}");
         var started = Stopwatch.GetTimestamp();
         var connection = await lab.ConnectAsync(gw, net[0], 100);
+        Debug($"API answered at {DateTime.UtcNow:HH:mm:ss.fff}");
         await sw.WaitForRowAsync("Ucast_Macs_Remote", "MAC", Lab.Mac(0, Ports - 1));
         times.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
         Debug($"switch holds every row at {DateTime.UtcNow:HH:mm:ss.fff}");
         await sw.WaitForCountAsync("Ucast_Macs_Remote", Ports);
         await Task.Delay(1000);
-        if (round < 3)
+        if (round < Rounds - 1)
         {
             await lab.DisconnectAsync(connection);
             await sw.WaitForCountAsync("Ucast_Macs_Remote", 0, exactly: true);
@@ -254,7 +288,7 @@ static async Task ConnectionCreateAsync()
     }
 
     var warm = times.Skip(1).ToList();
-    Console.WriteLine($"raw transaction of the same rows (the switch's own cost), 4 rounds: {string.Join(", ", rawSeconds.Select(s => $"{s:F3} s"))}; median {Median(rawSeconds):F3} s");
+    Console.WriteLine($"raw transaction of the same rows (the switch's own cost), {Rounds} rounds: {string.Join(", ", rawSeconds.Select(s => $"{s:F3} s"))}; median {Median(rawSeconds):F3} s");
     Console.WriteLine($"same, with a client monitoring the switch, until a probe sees the last row: {string.Join(", ", monitoredSeconds.Select(s => $"{s:F3} s"))}; median {Median(monitoredSeconds):F3} s");
     Console.WriteLine($"API call -> switch holds every row: first {times[0]:F3} s; again after a delete: {string.Join(", ", warm.Select(s => $"{s:F3} s"))}; median {Median(warm):F3} s = {Median(warm) / Median(rawSeconds):F2}x the raw transaction, {Median(warm) / Median(monitoredSeconds):F2}x the monitored one");
 
@@ -336,7 +370,7 @@ static void Debug(string line)
 static double Median(List<double> values)
 {
     var sorted = values.Order().ToList();
-    return sorted[sorted.Count / 2];
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
 }
 
 // The server's own cost: the same rows as one prebuilt transaction written to a plain socket, reply awaited.
@@ -670,9 +704,37 @@ internal sealed class AgentProcess : IDisposable
 {
     private readonly Process process;
 
+    /// <summary>The repository's ./l2gw script (it builds and publishes on first use: call <see cref="EnsureBuilt"/> before timing).</summary>
+    public static string Launcher { get; } = FindLauncher();
+
+    private static string FindLauncher()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "l2gw");
+            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("the repository's ./l2gw script was not found above " + AppContext.BaseDirectory);
+    }
+
+    public static void EnsureBuilt()
+    {
+        using var build = Process.Start(new ProcessStartInfo(Launcher, ["--version"]))!;
+        build.WaitForExit();
+        if (build.ExitCode != 0)
+        {
+            throw new InvalidOperationException("./l2gw --version failed: the service could not be built");
+        }
+    }
+
     public AgentProcess(string ini)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), "agent", "--config-file", ini])
+        // As operators run it: the root ./l2gw script, which runs the published (ReadyToRun) build.
+        var start = new ProcessStartInfo(Launcher, ["agent", "--config-file", ini])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -2,6 +2,7 @@ using L2Gateway.Core;
 using L2Gateway.Core.Planning;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.HardwareVtep;
+using L2Gateway.Ovsdb.Operations;
 using L2Gateway.Ovsdb.Replication;
 using Microsoft.Extensions.Logging;
 
@@ -11,8 +12,17 @@ namespace L2Gateway.Agent;
 /// One switch database: a live replica of its hardware_vtep tables, the writer lock, and the loop that keeps it
 /// at the desired state. Only the holder of the OVSDB lock <see cref="LockName"/> writes, so several agents can
 /// serve one switch and exactly one of them writes; when the writer's session dies, the database hands the lock
-/// to the next agent waiting for it.
+/// to the next agent waiting for it. Every transaction asserts the lock, so one sent by a session that no longer
+/// holds it is refused by the switch.
 /// </summary>
+/// <remarks>
+/// When the agent dials the switch, it writes on a session of its own beside the monitoring one. ovsdb-server
+/// sends a session's pending monitor updates before that session's transaction replies, so writing on the
+/// monitoring session makes the switch compose its echo of a bulk write (3 MB for 10,000 rows) before it serves
+/// any other client, the switch's own daemon included. The write session holds the lock, lives only while the
+/// monitoring session does, and is closed with it, so the lock never outlives the agent's view of the switch.
+/// A switch that dials in gives one session: then it carries both.
+/// </remarks>
 public sealed class SwitchSession : IAsyncDisposable
 {
     public const string LockName = "l2gw_writer";
@@ -20,6 +30,9 @@ public sealed class SwitchSession : IAsyncDisposable
     private const int LargeTransaction = 10_000;
 
     private readonly OvsdbReplica replica;
+    private readonly string endpoint;
+    private readonly OvsdbClientOptions clientOptions;
+    private readonly bool ownWriteSession;
     private readonly ILogger logger;
     private readonly TimeSpan periodicInterval;
     private readonly SemaphoreSlim wake = new(0, int.MaxValue);
@@ -41,6 +54,8 @@ public sealed class SwitchSession : IAsyncDisposable
     private long lastSweep = Environment.TickCount64;
     private string error = "";
     private volatile bool writer;
+    private OvsdbClient? writeClient; // guarded by gate
+    private int writeGeneration; // guarded by gate: bumped when the monitoring session goes, retiring its write session
     private Task? loop;
 
     public SwitchSession(OvsdbHost host, string endpoint, OvsdbReplicaOptions options, TimeSpan periodicInterval, ILogger logger)
@@ -49,6 +64,10 @@ public sealed class SwitchSession : IAsyncDisposable
         Host = host;
         this.logger = logger;
         this.periodicInterval = periodicInterval;
+        ArgumentNullException.ThrowIfNull(options);
+        this.endpoint = endpoint;
+        clientOptions = options.Client;
+        ownWriteSession = options.Connect is null;
         replica = VtepTables.CreateReplica(endpoint, options, macIndexes: false);
         replica.ConnectionStateChanged += OnConnectionStateChanged;
         replica.Changed += (_, e) =>
@@ -69,7 +88,7 @@ public sealed class SwitchSession : IAsyncDisposable
 
     public bool Connected => replica.State == OvsdbConnectionState.Connected;
 
-    public bool Writer => writer && Connected;
+    public bool Writer => writer && Connected && Volatile.Read(ref writeClient) is { IsConnected: true };
 
     /// <summary>The names of the Physical_Switch rows in this database.</summary>
     public IReadOnlyList<string> SwitchNames =>
@@ -198,25 +217,24 @@ public sealed class SwitchSession : IAsyncDisposable
     {
         if (e.State == OvsdbConnectionState.Connected && replica.Client is { } client)
         {
-            client.LockAcquired += (_, _) =>
+            int generation;
+            lock (gate)
             {
-                RequestSweep();
-                writer = true;
-                logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
-                Wake();
-                Changed?.Invoke();
-            };
-            client.LockStolen += (_, _) =>
+                generation = ++writeGeneration;
+            }
+
+            if (ownWriteSession)
             {
-                writer = false;
-                logger.LogWarning("{Switch}: writer lock stolen", Host.Name);
-                Changed?.Invoke();
-            };
-            _ = RequestLockAsync(client);
+                _ = OpenWriteSessionAsync(generation);
+            }
+            else
+            {
+                UseForWriting(client, generation);
+            }
         }
         else if (e.State != OvsdbConnectionState.Connected)
         {
-            writer = false;
+            RetireWriteSession();
             if (e.Reason is not null)
             {
                 logger.LogWarning("{Switch}: disconnected: {Reason}", Host.Name, e.Reason.Message);
@@ -227,17 +245,163 @@ public sealed class SwitchSession : IAsyncDisposable
         Changed?.Invoke();
     }
 
+    private async Task OpenWriteSessionAsync(int generation)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var client = await OvsdbClient.ConnectAsync(endpoint, clientOptions, stop.Token);
+                var used = false;
+                try
+                {
+                    await client.GetSchemaAsync(VtepTables.Database, stop.Token); // the first transaction need not ask
+                    used = UseForWriting(client, generation);
+                }
+                finally
+                {
+                    if (!used)
+                    {
+                        await client.DisposeAsync();
+                    }
+                }
+
+                return;
+            }
+            catch (Exception e) when (e is OvsdbException or IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+            {
+                logger.LogWarning("{Switch}: write session: {Error}", Host.Name, e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                if (generation != writeGeneration)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="client"/> the session that takes the lock and writes; false when its monitoring session is already gone.</summary>
+    private bool UseForWriting(OvsdbClient client, int generation)
+    {
+        lock (gate)
+        {
+            if (generation != writeGeneration)
+            {
+                return false;
+            }
+
+            writeClient = client;
+        }
+
+        client.LockAcquired += (_, _) => BecomeWriter(client);
+        client.LockStolen += (_, _) =>
+        {
+            writer = false;
+            // The session stays in the lock's queue: the database hands the lock back with "locked" when it is free.
+            logger.LogWarning("{Switch}: writer lock stolen; waiting to get it back", Host.Name);
+            Changed?.Invoke();
+        };
+        if (ownWriteSession)
+        {
+            client.Disconnected += (_, _) =>
+            {
+                bool current;
+                lock (gate)
+                {
+                    current = writeClient == client;
+                    if (current)
+                    {
+                        writeClient = null;
+                        writer = false;
+                    }
+                }
+
+                if (current)
+                {
+                    logger.LogWarning("{Switch}: write session lost; opening another", Host.Name);
+                    Changed?.Invoke();
+                    _ = ReopenAfterDelayAsync(client, generation);
+                }
+            };
+        }
+
+        _ = RequestLockAsync(client);
+        return true;
+    }
+
+    private async Task ReopenAfterDelayAsync(OvsdbClient lost, int generation)
+    {
+        await lost.DisposeAsync();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await OpenWriteSessionAsync(generation);
+    }
+
+    private void RetireWriteSession()
+    {
+        OvsdbClient? retired;
+        lock (gate)
+        {
+            writeGeneration++;
+            retired = ownWriteSession ? writeClient : null;
+            writeClient = null;
+            writer = false;
+        }
+
+        // Closing it hands the lock to the next agent: a writer must not hold the switch while it cannot see it.
+        if (retired is not null)
+        {
+            _ = retired.DisposeAsync().AsTask();
+        }
+    }
+
+    private void BecomeWriter(OvsdbClient client)
+    {
+        lock (gate)
+        {
+            if (writeClient != client)
+            {
+                return;
+            }
+        }
+
+        RequestSweep();
+        writer = true;
+        logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
+        Wake();
+        Changed?.Invoke();
+    }
+
     private async Task RequestLockAsync(OvsdbClient client)
     {
         try
         {
             if (await client.LockAsync(LockName, stop.Token))
             {
-                RequestSweep();
-                writer = true;
-                logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
-                Wake();
-                Changed?.Invoke();
+                BecomeWriter(client);
             }
             else
             {
@@ -460,15 +624,26 @@ public sealed class SwitchSession : IAsyncDisposable
 
             logger.LogInformation("{Switch}: writing {Count} operation(s)", Host.Name, plan.Operations.Count);
             written += plan.Operations.Count;
-            var result = await replica.TransactAsync(plan.Operations, cancellationToken);
+            OvsdbClient client;
+            lock (gate)
+            {
+                client = writeClient ?? throw new OvsdbConnectionException($"no session to write to {Host.Name} on");
+            }
+
+            var result = await client.TransactAsync(VtepTables.Database, [new AssertOperation(LockName), .. plan.Operations], cancellationToken);
             result.EnsureSuccess();
             var inserted = plan.Operations
                 .Select((op, i) => (op, i))
-                .Where(x => x.op is Ovsdb.Operations.InsertOperation { TableName: VtepTables.LogicalSwitch or VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote })
-                .Select(x => (x.op.Table!, result.InsertedUuid(x.i)))
+                .Where(x => x.op is InsertOperation { TableName: VtepTables.LogicalSwitch or VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote })
+                .Select(x => (x.op.Table!, result.InsertedUuid(x.i + 1)))
+                .ToList();
+            var deleted = plan.Operations
+                .OfType<DeleteOperation>()
+                .Where(d => d.Conditions is [{ Column: "_uuid", Function: ConditionFunction.Equal }])
+                .Select(d => (d.TableName, d.Conditions[0].Value.Single.AsUuid()))
                 .ToList();
             var transacted = System.Diagnostics.Stopwatch.GetTimestamp();
-            await WaitForReplicaAsync(inserted, cancellationToken);
+            await WaitForReplicaAsync(inserted, deleted, cancellationToken);
             logger.LogDebug(
                 "{Switch}: pass {Pass}: read {Read:F1} ms, diff {Diff:F1} ms, transact {Transact:F1} ms, monitor {Monitor:F1} ms",
                 Host.Name,
@@ -482,8 +657,10 @@ public sealed class SwitchSession : IAsyncDisposable
         return written;
     }
 
-    // The next diff must see this transaction's effect, or it would insert the same rows again.
-    private async Task WaitForReplicaAsync(List<(string Table, Guid Uuid)> inserted, CancellationToken cancellationToken)
+    // The next diff must see this transaction's effect, or it would insert the same rows again. The monitor may run
+    // behind the write session: rows inserted must be there and rows deleted gone (a row updated and still shown
+    // as it was would only be updated again).
+    private async Task WaitForReplicaAsync(List<(string Table, Guid Uuid)> inserted, List<(string Table, Guid Uuid)> deleted, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (Connected && DateTime.UtcNow < deadline)
@@ -497,7 +674,7 @@ public sealed class SwitchSession : IAsyncDisposable
 
             var tables = indexed?.Tables ?? replica.Snapshot.Tables;
             bool Present((string Table, Guid Uuid) r) => tables.TryGetValue(r.Table, out var t) && t.Rows.ContainsKey(r.Uuid);
-            if ((inserted.Count == 0 || Present(inserted[^1])) && inserted.All(Present))
+            if ((inserted.Count == 0 || Present(inserted[^1])) && inserted.All(Present) && !deleted.Any(Present))
             {
                 return;
             }
@@ -522,6 +699,7 @@ public sealed class SwitchSession : IAsyncDisposable
             }
         }
 
+        RetireWriteSession();
         await replica.DisposeAsync();
         stop.Dispose();
         wake.Dispose();

@@ -227,6 +227,35 @@ public sealed class AgentTests
     }
 
     [Fact]
+    public async Task An_agent_whose_lock_is_stolen_stops_writing_until_it_gets_the_lock_back()
+    {
+        using var sw = new SwitchDb();
+        await using var server = await Controller.StartAsync();
+        await using var agent = await RunningAgent.StartAsync(server.Url, "agent-1", sw);
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.IsWriter("tor1")), "the agent writes");
+        await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
+        var net = await NetworkAsync(server, "blue", 8000);
+        var gw = await GatewayAsync(server, "gw", "tor1", """[{"name":"p1"}]""");
+        await SwitchKnownAsync(server, "tor1");
+        await ConnectAsync(server, gw, net, ""","segmentation_id":100""");
+        List<string> programmed = [.. new[] { $"LS {net} key=8000 desc=blue", $"BIND p1/100 {net}", "LOCATORS 0/0" }.Order(StringComparer.Ordinal)];
+        await ConvergesToAsync(sw, programmed, "programmed");
+
+        // An operator's tool takes the lock: the agent must leave the switch alone while it is held elsewhere.
+        var thief = await L2Gateway.Ovsdb.OvsdbClient.ConnectAsync(sw.Endpoint);
+        await thief.StealAsync(SwitchSession.LockName);
+        await Eventually.HoldsAsync(() => Task.FromResult(!agent.IsWriter("tor1")), "the agent knows it lost the lock");
+        await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
+        await Task.Delay(1500);
+        Assert.Equal(programmed, await ContentAsync(sw));
+
+        // Released: the agent was waiting for it, takes it back and writes what it held back.
+        await thief.DisposeAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.IsWriter("tor1")), "the agent gets the lock back");
+        await ConvergesToAsync(sw, OnePortRows(net, 8000), "the held-back port written");
+    }
+
+    [Fact]
     public async Task Learned_macs_and_faults_reach_the_inventory_and_the_fdb()
     {
         using var sw = new SwitchDb();

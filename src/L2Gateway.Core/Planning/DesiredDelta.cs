@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace L2Gateway.Core.Planning;
 
 /// <summary>The identity of a <c>Ucast_Macs_Remote</c> row: one per (logical switch, MAC, IP).</summary>
@@ -16,8 +18,8 @@ public sealed record SwitchDesiredDelta(
     IReadOnlyList<string> RemovedLogicalSwitches,
     IReadOnlyList<DesiredVlanBinding> VlanBindings,
     IReadOnlyList<DesiredVlanBinding> RemovedVlanBindings,
-    IReadOnlyList<DesiredUcastRemote> UcastRemotes,
-    IReadOnlyList<DesiredUcastKey> RemovedUcastRemotes,
+    [property: JsonConverter(typeof(UcastRowsWireForm))] IReadOnlyList<DesiredUcastRemote> UcastRemotes,
+    [property: JsonConverter(typeof(UcastKeysWireForm))] IReadOnlyList<DesiredUcastKey> RemovedUcastRemotes,
     IReadOnlyList<DesiredMcastRemote> McastRemotes,
     IReadOnlyList<string> RemovedMcastRemotes)
 {
@@ -92,6 +94,36 @@ public sealed record SwitchDesiredDelta(
         }
     }
 
+    // The server sends rows in order: checking is linear, sorting is not.
+    private static T[] InOrder<T>(IReadOnlyList<T> items, Comparison<T> order)
+    {
+        var array = items.ToArray();
+        for (var i = 1; i < array.Length; i++)
+        {
+            if (order(array[i - 1], array[i]) > 0)
+            {
+                Array.Sort(array, order);
+                break;
+            }
+        }
+
+        return array;
+    }
+
+    private static int CompareKeys(DesiredUcastKey a, DesiredUcastKey b)
+    {
+        var c = string.CompareOrdinal(a.LogicalSwitch, b.LogicalSwitch);
+        c = c != 0 ? c : string.CompareOrdinal(a.Mac, b.Mac);
+        return c != 0 ? c : string.CompareOrdinal(a.IpAddress, b.IpAddress);
+    }
+
+    private static int CompareKeys(DesiredUcastKey a, DesiredUcastRemote b)
+    {
+        var c = string.CompareOrdinal(a.LogicalSwitch, b.LogicalSwitch);
+        c = c != 0 ? c : string.CompareOrdinal(a.Mac, b.Mac);
+        return c != 0 ? c : string.CompareOrdinal(a.IpAddress, b.IpAddress);
+    }
+
     private static int CompareKeys(DesiredUcastRemote a, DesiredUcastRemote b)
     {
         var c = string.CompareOrdinal(a.Mac, b.Mac);
@@ -152,39 +184,42 @@ public sealed record SwitchDesiredDelta(
         }
 
         var touched = new HashSet<string>(StringComparer.Ordinal);
-        var removed = new HashSet<DesiredUcastKey>();
-        foreach (var key in RemovedUcastRemotes)
-        {
-            removed.Add(key);
-            touched.Add(key.LogicalSwitch);
-        }
+        var removed = InOrder(RemovedUcastRemotes, CompareKeys);
+        var added = InOrder(UcastRemotes, SwitchDesiredState.UcastOrder);
+        touched.UnionWith(removed.Select(k => k.LogicalSwitch));
+        touched.UnionWith(added.Select(r => r.LogicalSwitch));
 
-        foreach (var row in UcastRemotes)
-        {
-            removed.Add(new DesiredUcastKey(row.LogicalSwitch, row.Mac, row.IpAddress)); // a changed row replaces the old one
-            touched.Add(row.LogicalSwitch);
-        }
-
-        var added = UcastRemotes.ToArray();
-        Array.Sort(added, SwitchDesiredState.UcastOrder);
+        // All three are in (logical switch, MAC, IP) order: one merge. An added row replaces a row with its key.
         var ucast = new List<DesiredUcastRemote>(before.UcastRemotes.Count + added.Length);
-        var next = 0;
+        int a = 0, r = 0;
         foreach (var row in before.UcastRemotes)
         {
-            while (next < added.Length && SwitchDesiredState.UcastOrder(added[next], row) < 0)
+            while (a < added.Length && SwitchDesiredState.UcastOrder(added[a], row) < 0)
             {
-                ucast.Add(added[next++]);
+                ucast.Add(added[a++]);
             }
 
-            if (!touched.Contains(row.LogicalSwitch) || !removed.Contains(new DesiredUcastKey(row.LogicalSwitch, row.Mac, row.IpAddress)))
+            if (a < added.Length && SwitchDesiredState.UcastOrder(added[a], row) == 0)
             {
-                ucast.Add(row);
+                continue;
             }
+
+            while (r < removed.Length && CompareKeys(removed[r], row) < 0)
+            {
+                r++;
+            }
+
+            if (r < removed.Length && CompareKeys(removed[r], row) == 0)
+            {
+                continue;
+            }
+
+            ucast.Add(row);
         }
 
-        while (next < added.Length)
+        while (a < added.Length)
         {
-            ucast.Add(added[next++]);
+            ucast.Add(added[a++]);
         }
 
         var digests = before.UcastDigests.Where(d => !touched.Contains(d.Key)).ToDictionary(d => d.Key, d => d.Value, StringComparer.Ordinal);

@@ -79,6 +79,7 @@ public sealed class SwitchDesiredState
 
     public IReadOnlyList<DesiredVlanBinding> VlanBindings { get; }
 
+    [System.Text.Json.Serialization.JsonConverter(typeof(UcastRowsWireForm))]
     public IReadOnlyList<DesiredUcastRemote> UcastRemotes { get; }
 
     public IReadOnlyList<DesiredMcastRemote> McastRemotes { get; }

@@ -171,19 +171,6 @@ public abstract class Operation
     /// <summary>Throws <see cref="OvsdbSchemaException"/> when the operation cannot be valid for this schema.</summary>
     public abstract void Validate(DatabaseSchema schema);
 
-    protected static void WriteRow(Utf8JsonWriter w, IReadOnlyDictionary<string, OvsdbDatum> row)
-    {
-        w.WritePropertyName("row"u8);
-        w.WriteStartObject();
-        foreach (var (name, value) in row)
-        {
-            w.WritePropertyName(name);
-            value.WriteTo(w);
-        }
-
-        w.WriteEndObject();
-    }
-
     protected static void WriteWhere(Utf8JsonWriter w, IReadOnlyList<Condition> where)
     {
         w.WritePropertyName("where"u8);
@@ -275,7 +262,7 @@ public abstract class TableOperation<TSelf> : Operation
 
 public sealed class InsertOperation : Operation
 {
-    private readonly Dictionary<string, OvsdbDatum> _row = new(StringComparer.Ordinal);
+    private readonly ColumnValueDictionary _row = new();
 
     public InsertOperation(string table, string? uuidName = null)
     {
@@ -296,13 +283,13 @@ public sealed class InsertOperation : Operation
 
     public InsertOperation Set(string column, OvsdbDatum value)
     {
-        _row[column] = value;
+        _row.Set(column, value);
         return this;
     }
 
     protected override void WriteMembers(Utf8JsonWriter w)
     {
-        WriteRow(w, _row);
+        _row.WriteTo(w);
         if (UuidName is not null)
         {
             w.WriteString("uuid-name"u8, UuidName);
@@ -360,7 +347,7 @@ public sealed class SelectOperation(string table) : TableOperation<SelectOperati
 
 public sealed class UpdateOperation(string table) : TableOperation<UpdateOperation>(table)
 {
-    private readonly Dictionary<string, OvsdbDatum> _row = new(StringComparer.Ordinal);
+    private readonly ColumnValueDictionary _row = new();
 
     public override string Op => "update";
 
@@ -368,14 +355,14 @@ public sealed class UpdateOperation(string table) : TableOperation<UpdateOperati
 
     public UpdateOperation Set(string column, OvsdbDatum value)
     {
-        _row[column] = value;
+        _row.Set(column, value);
         return this;
     }
 
     protected override void WriteMembers(Utf8JsonWriter w)
     {
         WriteWhere(w, Conditions);
-        WriteRow(w, _row);
+        _row.WriteTo(w);
     }
 
     public override void Validate(DatabaseSchema schema)

@@ -138,7 +138,7 @@ public static class AgentEndpoints
 
             if (whole.Count + deltas.Count > 0 || timeout.IsCancellationRequested)
             {
-                return Results.Text(JsonSerializer.Serialize(new DesiredStateBatch(whole, deltas), AgentProtocol.Json), "application/json");
+                return Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(new DesiredStateBatch(whole, deltas), AgentProtocol.Json), "application/json");
             }
 
             try
