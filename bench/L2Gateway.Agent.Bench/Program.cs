@@ -38,9 +38,8 @@ if (what is "reconverge" or "all")
 if (what is "diff")
 {
     DeltaExperiment();
-    DiffExperiment();
+    var ops = DiffExperiment();
     PlanExperiment();
-    var ops = RawOps(10_000, 100);
     for (var round = 0; round < 5; round++)
     {
         var t0 = Stopwatch.GetTimestamp();
@@ -52,7 +51,7 @@ if (what is "diff")
                 op.WriteTo(w);
             }
         }, 1);
-        Console.WriteLine($"serialise 10,100 inserts: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms, {bytes.Length} bytes");
+        Console.WriteLine($"serialise that plan ({ops.Count} operations): {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms, {bytes.Length} bytes");
     }
 }
 
@@ -132,7 +131,8 @@ static void DeltaExperiment()
     }
 }
 
-static void DiffExperiment()
+/// <returns>The plan of the new logical switch: what the agent sends.</returns>
+static IReadOnlyList<Operation> DiffExperiment()
 {
     const int N = 10_000;
     var lsUuid = Guid.NewGuid();
@@ -171,6 +171,8 @@ static void DiffExperiment()
 
         Console.WriteLine($"plan of a new 10,000-row logical switch (10,000 inserts): {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 20:F2} ms per pass");
     }
+
+    return L2Gateway.Agent.Reconciler.Plan([desired], empty, scope: scope).Operations;
 }
 
 static void PlanExperiment()

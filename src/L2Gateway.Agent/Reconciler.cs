@@ -46,8 +46,8 @@ public static class Reconciler
         private readonly HashSet<string> created = new(StringComparer.Ordinal);
 
         // Values are immutable: one instance per logical switch and locator serves every row that points at it.
-        private readonly Dictionary<string, OvsdbDatum> logicalSwitchValues = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, OvsdbDatum> locatorValues = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, UcastRemoteInsert.Reference> logicalSwitchValues = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, UcastRemoteInsert.Reference> locatorValues = new(StringComparer.Ordinal);
         private readonly List<Operation> structure = [];
         private readonly List<Operation> locators = [];
         private readonly List<Operation> changes = [];
@@ -144,11 +144,11 @@ public static class Reconciler
             return atom;
         }
 
-        private OvsdbDatum RefValue(string lsName) =>
-            logicalSwitchValues.TryGetValue(lsName, out var value) ? value : logicalSwitchValues[lsName] = RefTo(lsName);
+        private UcastRemoteInsert.Reference RefValue(string lsName) =>
+            logicalSwitchValues.TryGetValue(lsName, out var value) ? value : logicalSwitchValues[lsName] = new(RefTo(lsName));
 
-        private OvsdbDatum LocatorValue(string dstIp) =>
-            locatorValues.TryGetValue(dstIp, out var value) ? value : locatorValues[dstIp] = Locator(dstIp);
+        private UcastRemoteInsert.Reference LocatorValue(string dstIp) =>
+            locatorValues.TryGetValue(dstIp, out var value) ? value : locatorValues[dstIp] = new(Locator(dstIp));
 
         private bool InScope(string lsName) => scope is null || scope.LogicalSwitches.Contains(lsName) || created.Contains(lsName);
 
@@ -258,14 +258,21 @@ public static class Reconciler
 
         private void UcastRemotes()
         {
-            var wanted = new Dictionary<(string Mac, string Ls, string Ip), string>();
+            var wanted = new Dictionary<(string Mac, string Ls, string Ip), DesiredUcastRemote>();
+            var fresh = new List<DesiredUcastRemote>(); // in logical switches created in this pass: nothing to compare with
             foreach (var state in desired)
             {
                 foreach (var ls in state.UcastDigests.Keys.Where(InScope))
                 {
+                    if (created.Contains(ls) && desired.Count == 1)
+                    {
+                        fresh.AddRange(state.UcastOf(ls));
+                        continue;
+                    }
+
                     foreach (var row in state.UcastOf(ls))
                     {
-                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row);
                     }
                 }
 
@@ -273,7 +280,7 @@ public static class Reconciler
                 {
                     if (!InScope(key.LogicalSwitch) && state.FindUcast(key) is { } row)
                     {
-                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row.DstIp);
+                        wanted.TryAdd((row.Mac, row.LogicalSwitch, row.IpAddress), row);
                     }
                 }
             }
@@ -287,23 +294,18 @@ public static class Reconciler
                 }
 
                 var key = (row.Mac, lsName, row.IpAddress);
-                if (!wanted.TryGetValue(key, out var dstIp) || !seen.Add(key))
+                if (!wanted.TryGetValue(key, out var want) || !seen.Add(key))
                 {
                     changes.Add(new DeleteOperation(VtepTables.UcastMacsRemote).WhereUuid(row.Uuid));
                 }
-                else if (actual.LocatorDstIps.GetValueOrDefault(row.Locator) != dstIp)
+                else if (actual.LocatorDstIps.GetValueOrDefault(row.Locator) != want.DstIp)
                 {
-                    changes.Add(new UpdateOperation(VtepTables.UcastMacsRemote).WhereUuid(row.Uuid).Set("locator", Locator(dstIp)));
+                    changes.Add(new UpdateOperation(VtepTables.UcastMacsRemote).WhereUuid(row.Uuid).Set("locator", Locator(want.DstIp)));
                 }
             }
 
-            foreach (var ((mac, ls, ip), dstIp) in wanted)
+            foreach (var row in wanted.Where(w => !seen.Contains(w.Key)).Select(w => w.Value).Concat(fresh))
             {
-                if (seen.Contains((mac, ls, ip)))
-                {
-                    continue;
-                }
-
                 if (inserts >= maxRowInserts)
                 {
                     truncated = true;
@@ -311,11 +313,7 @@ public static class Reconciler
                 }
 
                 inserts++;
-                changes.Add(new InsertOperation(VtepTables.UcastMacsRemote)
-                    .Set("MAC", mac)
-                    .Set("logical_switch", RefValue(ls))
-                    .Set("locator", LocatorValue(dstIp))
-                    .Set("ipaddr", ip));
+                changes.Add(new UcastRemoteInsert(row, RefValue(row.LogicalSwitch), LocatorValue(row.DstIp)));
             }
         }
 

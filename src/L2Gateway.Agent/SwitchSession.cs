@@ -115,8 +115,9 @@ public sealed class SwitchSession : IAsyncDisposable
             {
                 dirtyLogicalSwitches.UnionWith(delta.LogicalSwitches.Select(l => l.Name));
                 dirtyLogicalSwitches.UnionWith(delta.RemovedLogicalSwitches);
-                dirtyUcast.UnionWith(delta.UcastRemotes.Select(u => new DesiredUcastKey(u.LogicalSwitch, u.Mac, u.IpAddress)));
-                dirtyUcast.UnionWith(delta.RemovedUcastRemotes);
+                // Rows of a logical switch compared whole anyway need no key of their own (a new network's 10,000).
+                dirtyUcast.UnionWith(delta.UcastRemotes.Where(u => !dirtyLogicalSwitches.Contains(u.LogicalSwitch)).Select(u => new DesiredUcastKey(u.LogicalSwitch, u.Mac, u.IpAddress)));
+                dirtyUcast.UnionWith(delta.RemovedUcastRemotes.Where(k => !dirtyLogicalSwitches.Contains(k.LogicalSwitch)));
                 dirtyMcast.UnionWith(delta.McastRemotes.Select(m => m.LogicalSwitch));
                 dirtyMcast.UnionWith(delta.RemovedMcastRemotes);
             }
@@ -634,7 +635,7 @@ public sealed class SwitchSession : IAsyncDisposable
             result.EnsureSuccess();
             var inserted = plan.Operations
                 .Select((op, i) => (op, i))
-                .Where(x => x.op is InsertOperation { TableName: VtepTables.LogicalSwitch or VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote })
+                .Where(x => x.op is { Op: "insert", Table: VtepTables.LogicalSwitch or VtepTables.UcastMacsRemote or VtepTables.McastMacsRemote })
                 .Select(x => (x.op.Table!, result.InsertedUuid(x.i + 1)))
                 .ToList();
             var deleted = plan.Operations

@@ -35,25 +35,50 @@ public class ReconcilerTests
 
     private static readonly Dictionary<string, string> Owner = new() { [VtepState.OwnerKey] = VtepState.OwnerValue };
 
+    /// <summary>Every insert of a plan in the library's general form (remote MAC rows come as <see cref="UcastRemoteInsert"/>).</summary>
+    private static List<InsertOperation> Inserts(IEnumerable<Operation> ops) =>
+        [.. ops.Select(o => o is UcastRemoteInsert u ? u.ToInsertOperation() : o).OfType<InsertOperation>()];
+
+    [Fact]
+    public void A_remote_mac_insert_is_written_as_the_general_insert_of_the_same_row()
+    {
+        var row = new DesiredUcastRemote("02:00:00:00:00:0a", "192.168.0.10", "net-1", "10.0.0.2");
+        var insert = new UcastRemoteInsert(row, new(OvsdbAtom.NamedUuid("ls0")), new(OvsdbAtom.Uuid(Loc)));
+
+        static string Json(Operation op)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                op.WriteTo(w);
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        Assert.Equal(Json(insert.ToInsertOperation()), Json(insert));
+        Assert.Contains("\"row\":{\"MAC\":\"02:00:00:00:00:0a\",\"logical_switch\":[\"named-uuid\",\"ls0\"]", Json(insert), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void An_empty_switch_gets_every_row_in_one_transaction_reusing_the_locator()
     {
         var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], State());
         Assert.Empty(plan.Problems);
         var ops = plan.Operations;
-        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Logical_Switch");
-        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Ucast_Macs_Remote");
-        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Mcast_Macs_Remote");
-        Assert.Single(ops.OfType<InsertOperation>(), o => o.TableName == "Physical_Locator_Set");
-        Assert.DoesNotContain(ops.OfType<InsertOperation>(), o => o.TableName == "Physical_Locator");
+        Assert.Single(Inserts(ops), o => o.TableName == "Logical_Switch");
+        Assert.Single(Inserts(ops), o => o.TableName == "Ucast_Macs_Remote");
+        Assert.Single(Inserts(ops), o => o.TableName == "Mcast_Macs_Remote");
+        Assert.Single(Inserts(ops), o => o.TableName == "Physical_Locator_Set");
+        Assert.DoesNotContain(Inserts(ops), o => o.TableName == "Physical_Locator");
         Assert.Single(ops.OfType<MutateOperation>(), o => o.TableName == "Physical_Port");
-        var ucast = ops.OfType<InsertOperation>().Single(o => o.TableName == "Ucast_Macs_Remote");
+        var ucast = Inserts(ops).Single(o => o.TableName == "Ucast_Macs_Remote");
         Assert.Equal(OvsdbDatum.Scalar(OvsdbAtom.Uuid(Loc)), ucast.Row["locator"]);
 
         // Rows pointing at the new logical switch use its uuid-name, inserted earlier in the same transaction.
-        var ls = ops.OfType<InsertOperation>().Single(o => o.TableName == "Logical_Switch");
+        var ls = Inserts(ops).Single(o => o.TableName == "Logical_Switch");
         Assert.Equal(OvsdbDatum.Scalar(OvsdbAtom.NamedUuid(ls.UuidName!)), ucast.Row["logical_switch"]);
-        Assert.True(ops.ToList().IndexOf(ls) < ops.ToList().IndexOf(ucast));
+        Assert.True(ops.ToList().FindIndex(o => o.Table == "Logical_Switch") < ops.ToList().FindIndex(o => o is UcastRemoteInsert));
     }
 
     [Fact]
@@ -145,7 +170,7 @@ public class ReconcilerTests
         var plan = Reconciler.Plan([desired], state);
         Assert.Contains(plan.Operations.OfType<UpdateOperation>(), u => u.TableName == "Ucast_Macs_Remote" && u.Row.ContainsKey("locator"));
         Assert.Contains(plan.Operations.OfType<UpdateOperation>(), u => u.TableName == "Mcast_Macs_Remote" && u.Row.ContainsKey("locator_set"));
-        Assert.Single(plan.Operations.OfType<InsertOperation>(), i => i.TableName == "Physical_Locator");
+        Assert.Single(Inserts(plan.Operations), i => i.TableName == "Physical_Locator");
         Assert.DoesNotContain(plan.Operations, o => o is DeleteOperation);
     }
 
@@ -155,7 +180,7 @@ public class ReconcilerTests
         var macs = Enumerable.Range(0, 100).Select(i => new DesiredUcastRemote($"02:00:00:00:01:{i:x2}", "", "net-1", "10.0.0.2")).ToArray();
         var plan = Reconciler.Plan([Desired(macs)], State(), maxRowInserts: 30);
         Assert.True(plan.Truncated);
-        Assert.Equal(30, plan.Operations.OfType<InsertOperation>().Count(o => o.TableName == "Ucast_Macs_Remote"));
+        Assert.Equal(30, Inserts(plan.Operations).Count(o => o.TableName == "Ucast_Macs_Remote"));
     }
 
     [Fact]
@@ -187,7 +212,7 @@ public class ReconcilerTests
 
         // Only the key in scope: its row is inserted; the stale row and the other missing row wait for their turn.
         var plan = Reconciler.Plan([desired], state, scope: Keys(new DesiredUcastKey("net-1", "02:00:00:00:00:01", "1.1.1.1")));
-        var insert = Assert.Single(plan.Operations.OfType<InsertOperation>());
+        var insert = Assert.Single(Inserts(plan.Operations));
         Assert.Equal(OvsdbDatum.Scalar("02:00:00:00:00:01"), insert.Row["MAC"]);
         Assert.Empty(plan.Operations.OfType<DeleteOperation>());
 
@@ -202,7 +227,7 @@ public class ReconcilerTests
         var whole = Reconciler.Plan([desired], state, scope: new ReconcileScope(new HashSet<string> { "net-1" }, new HashSet<DesiredUcastKey>(), new HashSet<string>()));
         var full = Reconciler.Plan([desired], state);
         Assert.Equal(full.Operations.Count, whole.Operations.Count);
-        Assert.Equal(2, whole.Operations.OfType<InsertOperation>().Count());
+        Assert.Equal(2, Inserts(whole.Operations).Count);
     }
 
     [Fact]
@@ -212,8 +237,8 @@ public class ReconcilerTests
             new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"),
             new DesiredUcastRemote("02:00:00:00:00:02", "1.1.1.2", "net-1", "10.0.0.2"));
         var plan = Reconciler.Plan([desired], State(), scope: Keys());
-        Assert.Equal(2, plan.Operations.OfType<InsertOperation>().Count(o => o.TableName == "Ucast_Macs_Remote"));
-        Assert.Single(plan.Operations.OfType<InsertOperation>(), o => o.TableName == "Mcast_Macs_Remote");
+        Assert.Equal(2, Inserts(plan.Operations).Count(o => o.TableName == "Ucast_Macs_Remote"));
+        Assert.Single(Inserts(plan.Operations), o => o.TableName == "Mcast_Macs_Remote");
     }
 
     [Fact]

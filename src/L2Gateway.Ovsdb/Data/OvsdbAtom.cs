@@ -90,7 +90,9 @@ public readonly struct OvsdbAtom : IEquatable<OvsdbAtom>, IComparable<OvsdbAtom>
             case AtomKind.Uuid:
                 writer.WriteStartArray();
                 writer.WriteStringValue("uuid"u8);
-                writer.WriteStringValue(_uuid.ToString("D"));
+                Span<byte> text = stackalloc byte[36];
+                _uuid.TryFormat(text, out _, "D");
+                writer.WriteStringValue(text);
                 writer.WriteEndArray();
                 break;
             default:
