@@ -37,6 +37,7 @@ public sealed class SwitchSession : IAsyncDisposable
     private readonly TimeSpan periodicInterval;
     private readonly SemaphoreSlim wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource stop = new();
+    private readonly CancellationToken stopping; // taken once: tasks that outlive DisposeAsync must not touch the disposed source
     private readonly Lock gate = new();
     private Dictionary<string, SwitchDesiredState> desired = new(StringComparer.Ordinal);
     private Dictionary<string, string> applied = new(StringComparer.Ordinal);
@@ -64,6 +65,7 @@ public sealed class SwitchSession : IAsyncDisposable
         Host = host;
         this.logger = logger;
         this.periodicInterval = periodicInterval;
+        stopping = stop.Token;
         ArgumentNullException.ThrowIfNull(options);
         this.endpoint = endpoint;
         clientOptions = options.Client;
@@ -248,15 +250,15 @@ public sealed class SwitchSession : IAsyncDisposable
 
     private async Task OpenWriteSessionAsync(int generation)
     {
-        while (!stop.IsCancellationRequested)
+        while (!stopping.IsCancellationRequested && IsCurrent(generation))
         {
             try
             {
-                var client = await OvsdbClient.ConnectAsync(endpoint, clientOptions, stop.Token);
+                var client = await OvsdbClient.ConnectAsync(endpoint, clientOptions, stopping);
                 var used = false;
                 try
                 {
-                    await client.GetSchemaAsync(VtepTables.Database, stop.Token); // the first transaction need not ask
+                    await client.GetSchemaAsync(VtepTables.Database, stopping); // the first transaction need not ask
                     used = UseForWriting(client, generation);
                 }
                 finally
@@ -269,37 +271,62 @@ public sealed class SwitchSession : IAsyncDisposable
 
                 return;
             }
-            catch (Exception e) when (e is OvsdbException or IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
-            {
-                logger.LogWarning("{Switch}: write session: {Error}", Host.Name, e.Message);
-            }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // Whatever failed (network, TLS files being replaced, the switch refusing), try again shortly: a
+                // session that cannot write must not stay that way until the monitoring session reconnects.
+                logger.LogWarning("{Switch}: write session: {Error}", Host.Name, e.Message);
             }
 
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+                await Task.Delay(TimeSpan.FromSeconds(1), stopping);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+        }
+    }
 
-            lock (gate)
-            {
-                if (generation != writeGeneration)
-                {
-                    return;
-                }
-            }
+    private bool IsCurrent(int generation)
+    {
+        lock (gate)
+        {
+            return generation == writeGeneration;
         }
     }
 
     /// <summary>Makes <paramref name="client"/> the session that takes the lock and writes; false when its monitoring session is already gone.</summary>
     private bool UseForWriting(OvsdbClient client, int generation)
     {
+        // Handlers first: a session that closes at once must still be noticed (the event is raised only once).
+        client.LockAcquired += (_, _) => BecomeWriter(client);
+        client.LockStolen += (_, _) =>
+        {
+            lock (gate)
+            {
+                if (writeClient != client)
+                {
+                    return;
+                }
+
+                writer = false;
+            }
+
+            // The session stays in the lock's queue: the database hands the lock back with "locked" when it is free.
+            logger.LogWarning("{Switch}: writer lock stolen; waiting to get it back", Host.Name);
+            Changed?.Invoke();
+        };
+        if (ownWriteSession)
+        {
+            client.Disconnected += (_, _) => WriteSessionLost(client, generation);
+        }
+
         lock (gate)
         {
             if (generation != writeGeneration)
@@ -310,40 +337,32 @@ public sealed class SwitchSession : IAsyncDisposable
             writeClient = client;
         }
 
-        client.LockAcquired += (_, _) => BecomeWriter(client);
-        client.LockStolen += (_, _) =>
+        if (ownWriteSession && !client.IsConnected)
         {
-            writer = false;
-            // The session stays in the lock's queue: the database hands the lock back with "locked" when it is free.
-            logger.LogWarning("{Switch}: writer lock stolen; waiting to get it back", Host.Name);
-            Changed?.Invoke();
-        };
-        if (ownWriteSession)
-        {
-            client.Disconnected += (_, _) =>
-            {
-                bool current;
-                lock (gate)
-                {
-                    current = writeClient == client;
-                    if (current)
-                    {
-                        writeClient = null;
-                        writer = false;
-                    }
-                }
-
-                if (current)
-                {
-                    logger.LogWarning("{Switch}: write session lost; opening another", Host.Name);
-                    Changed?.Invoke();
-                    _ = ReopenAfterDelayAsync(client, generation);
-                }
-            };
+            WriteSessionLost(client, generation); // closed before it was published: its event found no current session
+            return true;
         }
 
         _ = RequestLockAsync(client);
         return true;
+    }
+
+    private void WriteSessionLost(OvsdbClient client, int generation)
+    {
+        lock (gate)
+        {
+            if (writeClient != client)
+            {
+                return; // retired on purpose, or already handled
+            }
+
+            writeClient = null;
+            writer = false;
+        }
+
+        logger.LogWarning("{Switch}: write session lost; opening another", Host.Name);
+        Changed?.Invoke();
+        _ = ReopenAfterDelayAsync(client, generation);
     }
 
     private async Task ReopenAfterDelayAsync(OvsdbClient lost, int generation)
@@ -351,7 +370,7 @@ public sealed class SwitchSession : IAsyncDisposable
         await lost.DisposeAsync();
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(1), stopping);
         }
         catch (OperationCanceledException)
         {
@@ -387,10 +406,11 @@ public sealed class SwitchSession : IAsyncDisposable
             {
                 return;
             }
+
+            writer = true;
+            sweep = true;
         }
 
-        RequestSweep();
-        writer = true;
         logger.LogInformation("{Switch}: this agent is the writer", Host.Name);
         Wake();
         Changed?.Invoke();
@@ -398,20 +418,29 @@ public sealed class SwitchSession : IAsyncDisposable
 
     private async Task RequestLockAsync(OvsdbClient client)
     {
-        try
+        while (client.IsConnected)
         {
-            if (await client.LockAsync(LockName, stop.Token))
+            try
             {
-                BecomeWriter(client);
+                if (await client.LockAsync(LockName, stopping))
+                {
+                    BecomeWriter(client);
+                }
+                else
+                {
+                    logger.LogInformation("{Switch}: another agent writes; standing by for the lock", Host.Name);
+                }
+
+                return;
             }
-            else
+            catch (OvsdbTimeoutException) when (client.IsConnected && !stopping.IsCancellationRequested)
             {
-                logger.LogInformation("{Switch}: another agent writes; standing by for the lock", Host.Name);
+                // The session is alive but the answer did not come: ask again, or this agent would never write.
             }
-        }
-        catch (Exception e) when (e is OvsdbException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The connection went away; the next one asks again.
+            catch (Exception e) when (e is OvsdbException or OperationCanceledException or ObjectDisposedException)
+            {
+                return; // the connection went away; the next one asks again
+            }
         }
     }
 
@@ -488,7 +517,7 @@ public sealed class SwitchSession : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception e) when (e is OvsdbException or TimeoutException or IOException or OperationCanceledException)
+            catch (Exception e) when (e is OvsdbException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException)
             {
                 RequestSweep(); // what the failed pass was about is no longer known
                 SetError(e.Message);
@@ -663,9 +692,16 @@ public sealed class SwitchSession : IAsyncDisposable
     // as it was would only be updated again).
     private async Task WaitForReplicaAsync(List<(string Table, Guid Uuid)> inserted, List<(string Table, Guid Uuid)> deleted, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (Connected && DateTime.UtcNow < deadline)
+        // Generous: the monitor's echo of 100,000 rows takes seconds. Past this, the monitor is broken; the next
+        // pass may then write rows again, and the one after removes the duplicates.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        while (DateTime.UtcNow < deadline)
         {
+            if (!Connected)
+            {
+                throw new OvsdbConnectionException($"lost {Host.Name} before its monitor showed the rows just written");
+            }
+
             // A transaction's rows arrive in one update: look for the last one cheaply, then check them all once.
             ReplicaSnapshot? indexed;
             lock (gate)

@@ -847,8 +847,10 @@ public sealed class OvsdbClient : IAsyncDisposable
         }
 
         await _pipe.CompleteAsync();
-        _closing.Dispose();
-        _writeLock.Dispose();
+
+        // _closing and _writeLock are left to the collector: a send still in flight on another thread reads the
+        // token and releases the lock after the close, and neither holds anything once cancelled (no wait handle
+        // is ever taken from the semaphore).
     }
 
     private sealed class PendingCall(string method, Action<JsonElement>? inReadLoop)
