@@ -1,5 +1,5 @@
 // Agent benchmarks (issue: agent reconciliation). Prints figures; see bench/RESULTS.md for the method.
-//   dotnet run -c Release --project bench/L2Gateway.Agent.Bench [create|reconverge|all]
+//   dotnet run -c Release --project bench/L2Gateway.Agent.Bench [create|reconverge|all|diff|transact|echo]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -60,7 +60,108 @@ if (what is "transact")
     await TransactExperimentAsync();
 }
 
+if (what is "echo")
+{
+    await EchoExperimentAsync();
+}
+
 return 0;
+
+// The switch's echo of a 10,000-row write to a monitoring client: when its last byte reaches a raw socket that
+// only reads (the switch's and the wire's share), against when our replica holds the rows (adds parsing and applying).
+static async Task EchoExperimentAsync()
+{
+    foreach (var mode in Enumerable.Repeat(new[] { "raw-socket", "replica" }, 6).SelectMany(x => x))
+    {
+        using var sw = new SwitchProcess();
+        var ops = RawOps(10_000, 100);
+        OvsdbReplica? replica = null;
+        Socket? socket = null;
+        var buffer = new byte[1 << 20];
+        if (mode == "replica")
+        {
+            replica = VtepTables.CreateReplica(sw.Endpoint);
+            await replica.StartAsync();
+            await replica.Ready;
+        }
+        else
+        {
+            socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
+            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{}]}],"id":1}"""));
+            await ReadMessageAsync(socket, buffer);
+        }
+
+        await using var client = await OvsdbClient.ConnectAsync(sw.Endpoint);
+        var t0 = Stopwatch.GetTimestamp();
+        var tr = client.TransactAsync("hardware_vtep", ops, CancellationToken.None);
+        double first = 0, last;
+        long bytes = 0;
+        if (socket is not null)
+        {
+            (first, bytes) = await ReadMessageAsync(socket, buffer, t0);
+            last = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            socket.Dispose();
+        }
+        else
+        {
+            while (replica!.Snapshot["Ucast_Macs_Remote"].Count < 10_000)
+            {
+                await Task.Delay(1);
+            }
+
+            last = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+
+        var reply = await tr;
+        reply.EnsureSuccess();
+        Console.WriteLine(socket is not null
+            ? $"{mode}: the echo's first byte at {first:F0} ms, its last at {last:F0} ms ({bytes} bytes)"
+            : $"{mode}: the replica holds every row at {last:F0} ms");
+        if (replica is not null)
+        {
+            await replica.DisposeAsync();
+        }
+    }
+}
+
+// Reads one JSON-RPC message (a whole top-level object); returns when its first byte came (ms after t0) and its size.
+static async Task<(double First, long Bytes)> ReadMessageAsync(Socket socket, byte[] buffer, long t0 = 0)
+{
+    var depth = 0;
+    var inString = false;
+    var escaped = false;
+    var first = -1.0;
+    long total = 0;
+    while (true)
+    {
+        var n = await socket.ReceiveAsync(buffer);
+        if (n == 0)
+        {
+            throw new IOException("closed");
+        }
+
+        if (first < 0)
+        {
+            first = t0 == 0 ? 0 : Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+
+        total += n;
+        for (var i = 0; i < n; i++)
+        {
+            var b = buffer[i];
+            if (inString)
+            {
+                if (escaped) { escaped = false; }
+                else if (b == '\\') { escaped = true; }
+                else if (b == '"') { inString = false; }
+            }
+            else if (b == '"') { inString = true; }
+            else if (b == '{') { depth++; }
+            else if (b == '}' && --depth == 0) { return (first, total); }
+        }
+    }
+}
 
 static async Task TransactExperimentAsync()
 {
@@ -403,34 +504,7 @@ static async Task<double> RawInsertAsync(SwitchProcess sw, int ports, int hosts,
     sending?.Invoke();
     var started = Stopwatch.GetTimestamp();
     await socket.SendAsync(request);
-    var reply = new byte[1 << 20];
-    var depth = 0;
-    var inString = false;
-    var escaped = false;
-    var done = false;
-    while (!done)
-    {
-        var n = await socket.ReceiveAsync(reply);
-        if (n == 0)
-        {
-            throw new IOException("closed");
-        }
-
-        for (var i = 0; i < n && !done; i++)
-        {
-            var b = reply[i];
-            if (inString)
-            {
-                if (escaped) { escaped = false; }
-                else if (b == '\\') { escaped = true; }
-                else if (b == '"') { inString = false; }
-            }
-            else if (b == '"') { inString = true; }
-            else if (b == '{') { depth++; }
-            else if (b == '}' && --depth == 0) { done = true; }
-        }
-    }
-
+    await ReadMessageAsync(socket, new byte[1 << 20]);
     return Stopwatch.GetElapsedTime(started).TotalSeconds;
 }
 
