@@ -1,5 +1,7 @@
 // Agent benchmarks (issue: agent reconciliation). Prints figures; see bench/RESULTS.md for the method.
-//   dotnet run -c Release --project bench/L2Gateway.Agent.Bench [create|reconverge|all|diff|transact|echo]
+//   dotnet run -c Release --project bench/L2Gateway.Agent.Bench [create|reconverge|all|diff|transact|echo|bigreply|parse FILE]
+//   bigreply: 100,000 inserts in one transaction; BIG_REPLICA=1 times our replica instead of raw sockets, BIG_CAPTURE=FILE
+//   keeps the switch's dump of the rows for `parse FILE` (our message and table-update parsing alone).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -65,6 +67,27 @@ if (what is "echo")
     await EchoExperimentAsync();
 }
 
+if (what is "bigreply")
+{
+    await BigReplyExperimentAsync();
+}
+
+if (what is "parse")
+{
+    var bytes = File.ReadAllBytes(args[1]);
+    var schema = L2Gateway.Ovsdb.Schema.DatabaseSchema.Load("/usr/share/openvswitch/vtep.ovsschema");
+    for (var round = 0; round < 5; round++)
+    {
+        var pause0 = GC.GetTotalPauseDuration();
+        var t0 = Stopwatch.GetTimestamp();
+        var msg = JsonRpcMessage.Parse(new System.Buffers.ReadOnlySequence<byte>(bytes));
+        var t1 = Stopwatch.GetTimestamp();
+        var updates = TableUpdates.Parse(msg.Result, schema, version2: true, initial: true);
+        var t2 = Stopwatch.GetTimestamp();
+        Console.WriteLine($"{bytes.Length} bytes: message {Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F0} ms, table updates {Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds:F0} ms ({updates.Count} rows); GC pauses {(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:F0} ms");
+    }
+}
+
 return 0;
 
 // The switch's echo of a 10,000-row write to a monitoring client: when its last byte reaches a raw socket that
@@ -88,7 +111,8 @@ static async Task EchoExperimentAsync()
         {
             socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
-            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{}]}],"id":1}"""));
+            // The columns the replica asks for (every user column; not _version).
+            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{"columns":["MAC","ipaddr","locator","logical_switch"]}]}],"id":1}"""));
             await ReadMessageAsync(socket, buffer);
         }
 
@@ -125,8 +149,92 @@ static async Task EchoExperimentAsync()
     }
 }
 
+// 100,000 inserts in one transaction while a raw socket monitors the table: when the reply and the echo arrive, with
+// the default receive buffer on the writing socket and with a 16 MB one.
+static async Task BigReplyExperimentAsync()
+{
+    foreach (var rcvbuf in new[] { 0, 16 << 20, 0, 16 << 20, 0, 16 << 20 })
+    {
+        using var sw = new SwitchProcess();
+        var ops = new List<Operation> { new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L) };
+        for (var h = 0; h < 100; h++)
+        {
+            ops.Add(new InsertOperation("Physical_Locator", $"loc{h}").Set("encapsulation_type", "vxlan_over_ipv4").Set("dst_ip", Lab.HostIp(h)));
+        }
+
+        for (var p = 0; p < 100_000; p++)
+        {
+            ops.Add(new InsertOperation("Ucast_Macs_Remote").Set("MAC", Lab.Mac(p / 100, p % 100)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
+                .Set("locator", OvsdbAtom.NamedUuid($"loc{p % 100}")).Set("ipaddr", Lab.Ip(p / 100, p % 100)));
+        }
+
+        var request = JsonRpcWriter.Request("transact", w =>
+        {
+            w.WriteStringValue("hardware_vtep");
+            foreach (var op in ops)
+            {
+                op.WriteTo(w);
+            }
+        }, 1);
+        if (Environment.GetEnvironmentVariable("BIG_REPLICA") == "1")
+        {
+            await using var replica = VtepTables.CreateReplica(sw.Endpoint);
+            await replica.StartAsync();
+            await replica.Ready;
+            await using var c = await OvsdbClient.ConnectAsync(sw.Endpoint);
+            var r0 = Stopwatch.GetTimestamp();
+            var tr = c.TransactAsync("hardware_vtep", ops, CancellationToken.None);
+            var changes = 0;
+            double firstChange = 0;
+            replica.Changed += (_, _) => { if (changes++ == 0) { firstChange = Stopwatch.GetElapsedTime(r0).TotalMilliseconds; } };
+            (await tr).EnsureSuccess();
+            var replyAt = Stopwatch.GetElapsedTime(r0).TotalMilliseconds;
+            while (replica.Snapshot["Ucast_Macs_Remote"].Count < 100_000)
+            {
+                await Task.Delay(1);
+            }
+
+            Console.WriteLine($"replica: reply {replyAt:F0} ms, first change event {firstChange:F0} ms, every row {Stopwatch.GetElapsedTime(r0).TotalMilliseconds:F0} ms, gen2 {GC.CollectionCount(2)}");
+            continue;
+        }
+
+        using var monitor = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await monitor.ConnectAsync(IPAddress.Loopback, sw.Port);
+        await monitor.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{}]}],"id":1}"""));
+        var mbuf = new byte[1 << 20];
+        await ReadMessageAsync(monitor, mbuf);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        if (rcvbuf > 0)
+        {
+            socket.ReceiveBufferSize = rcvbuf;
+        }
+
+        await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
+        var t0 = Stopwatch.GetTimestamp();
+        var echo = Task.Run(async () => { var (first, bytes) = await ReadMessageAsync(monitor, mbuf, t0); return (first, Stopwatch.GetElapsedTime(t0).TotalMilliseconds, bytes); });
+        await socket.SendAsync(request);
+        var sent = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var probe = Task.Run(async () => { await sw.WaitForRowAsync("Ucast_Macs_Remote", "MAC", Lab.Mac(999, 99)); return Stopwatch.GetElapsedTime(t0).TotalMilliseconds; });
+        var (rfirst, rbytes) = await ReadMessageAsync(socket, new byte[1 << 20], t0);
+        var reply = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var (efirst, elast, ebytes) = await echo;
+        if (Environment.GetEnvironmentVariable("BIG_CAPTURE") is { } capture)
+        {
+            // The switch's dump of those rows to a new monitor, kept for the `parse` mode.
+            using var m2 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await m2.ConnectAsync(IPAddress.Loopback, sw.Port);
+            await m2.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{"columns":["MAC","ipaddr","locator","logical_switch"]}]}],"id":1}"""));
+            using var file = File.Create(capture);
+            await ReadMessageAsync(m2, new byte[1 << 20], copyTo: file);
+            return;
+        }
+
+        Console.WriteLine($"rcvbuf {rcvbuf}: sent {sent:F0} ms, probe {await probe:F0} ms, reply first byte {rfirst:F0} last {reply:F0} ms ({rbytes} bytes), echo first {efirst:F0} last {elast:F0} ms ({ebytes} bytes)");
+    }
+}
+
 // Reads one JSON-RPC message (a whole top-level object); returns when its first byte came (ms after t0) and its size.
-static async Task<(double First, long Bytes)> ReadMessageAsync(Socket socket, byte[] buffer, long t0 = 0)
+static async Task<(double First, long Bytes)> ReadMessageAsync(Socket socket, byte[] buffer, long t0 = 0, Stream? copyTo = null)
 {
     var depth = 0;
     var inString = false;
@@ -158,8 +266,14 @@ static async Task<(double First, long Bytes)> ReadMessageAsync(Socket socket, by
             }
             else if (b == '"') { inString = true; }
             else if (b == '{') { depth++; }
-            else if (b == '}' && --depth == 0) { return (first, total); }
+            else if (b == '}' && --depth == 0)
+            {
+                copyTo?.Write(buffer, 0, i + 1);
+                return (first, total);
+            }
         }
+
+        copyTo?.Write(buffer, 0, n);
     }
 }
 

@@ -72,6 +72,28 @@ public class ValueModelTests
         }, iter: 2000);
     }
 
+    [Theory]
+    [InlineData("""["uuid","0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9"]""", "malformed uuid")]
+    [InlineData("""["uuid","0d6b1f4e7a7b4d55a6a11e0a7f6f2b9c"]""", "malformed uuid")]
+    [InlineData("""["uuid","{0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c}"]""", "malformed uuid")]
+    [InlineData("""["uuid",7]""", "not an OVSDB atom")]
+    [InlineData("""["set",[["uuid","x"]]]""", "malformed uuid")]
+    [InlineData("""["map",[["a"]]]""", "pairs")]
+    [InlineData("""["set",{}]""", "array")]
+    public void Malformed_values_raise_OvsdbProtocolException(string json, string message)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var ex = Assert.Throws<OvsdbProtocolException>(() => OvsdbDatum.Parse(doc.RootElement));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Uuids_parse_in_either_case()
+    {
+        using var doc = JsonDocument.Parse("""["uuid","0D6B1F4E-7A7B-4D55-A6A1-1E0A7F6F2B9C"]""");
+        Assert.Equal(Guid.Parse("0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c"), OvsdbDatum.Parse(doc.RootElement).Single.AsUuid());
+    }
+
     [Fact]
     public void Applying_an_update2_diff_gives_the_new_value()
     {

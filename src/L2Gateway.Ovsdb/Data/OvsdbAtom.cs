@@ -126,16 +126,16 @@ public readonly struct OvsdbAtom : IEquatable<OvsdbAtom>, IComparable<OvsdbAtom>
 
                 return Real(json.GetDouble());
             case JsonValueKind.Array when json.GetArrayLength() == 2 && json[0].ValueKind == JsonValueKind.String && json[1].ValueKind == JsonValueKind.String:
-                var tag = json[0].GetString();
-                var text = json[1].GetString()!;
-                if (tag == "uuid")
+                var tag = json[0];
+                if (tag.ValueEquals("uuid"u8))
                 {
-                    return Guid.TryParseExact(text, "D", out var g) ? Uuid(g) : throw new OvsdbProtocolException($"malformed uuid \"{text}\"");
+                    // TryGetGuid reads the "D" form (RFC 7047's <uuid>) straight from the UTF-8, without a string.
+                    return json[1].TryGetGuid(out var g) ? Uuid(g) : throw new OvsdbProtocolException($"malformed uuid \"{json[1].GetString()}\"");
                 }
 
-                if (tag == "named-uuid")
+                if (tag.ValueEquals("named-uuid"u8))
                 {
-                    return NamedUuid(text);
+                    return NamedUuid(json[1].GetString()!);
                 }
 
                 break;

@@ -210,8 +210,8 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
     {
         if (json.ValueKind == JsonValueKind.Array && json.GetArrayLength() == 2 && json[0].ValueKind == JsonValueKind.String)
         {
-            var tag = json[0].GetString();
-            if (tag == "set")
+            var tag = json[0];
+            if (tag.ValueEquals("set"u8))
             {
                 var elements = json[1];
                 if (elements.ValueKind != JsonValueKind.Array)
@@ -234,7 +234,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
                 return Set(atoms);
             }
 
-            if (tag == "map")
+            if (tag.ValueEquals("map"u8))
             {
                 var pairs = json[1];
                 if (pairs.ValueKind != JsonValueKind.Array)

@@ -148,16 +148,24 @@ public sealed class TableUpdates
     {
         foreach (var p in json.EnumerateObject())
         {
-            switch (p.Name)
+            if (p.NameEquals("initial"u8))
             {
-                case "initial":
-                    return new RowUpdate(uuid, RowUpdateKind.Initial, Columns(uuid, p.Value, ts, interned), null, false);
-                case "insert":
-                    return new RowUpdate(uuid, RowUpdateKind.Insert, Columns(uuid, p.Value, ts, interned), null, false);
-                case "modify":
-                    return new RowUpdate(uuid, RowUpdateKind.Modify, Columns(uuid, p.Value, ts, interned), null, true);
-                case "delete":
-                    return new RowUpdate(uuid, RowUpdateKind.Delete, null, null, false);
+                return new RowUpdate(uuid, RowUpdateKind.Initial, Columns(uuid, p.Value, ts, interned), null, false);
+            }
+
+            if (p.NameEquals("insert"u8))
+            {
+                return new RowUpdate(uuid, RowUpdateKind.Insert, Columns(uuid, p.Value, ts, interned), null, false);
+            }
+
+            if (p.NameEquals("modify"u8))
+            {
+                return new RowUpdate(uuid, RowUpdateKind.Modify, Columns(uuid, p.Value, ts, interned), null, true);
+            }
+
+            if (p.NameEquals("delete"u8))
+            {
+                return new RowUpdate(uuid, RowUpdateKind.Delete, null, null, false);
             }
         }
 
@@ -194,12 +202,13 @@ public sealed class TableUpdates
         {
             foreach (var c in row.EnumerateObject())
             {
-                if (!layout.TryGetIndex(c.Name, out var i))
+                var name = c.Name; // each read of Name allocates
+                if (!layout.TryGetIndex(name, out var i))
                 {
                     continue;
                 }
 
-                var datum = Row.ParseColumn(c.Value, ts, c.Name);
+                var datum = Row.ParseColumn(c.Value, ts, name);
                 if (datum.Count == 1 && !datum.IsMap && datum.Keys[0].Kind == AtomKind.Uuid)
                 {
                     var g = datum.Keys[0].AsUuid();
