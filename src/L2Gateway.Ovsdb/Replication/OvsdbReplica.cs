@@ -204,8 +204,13 @@ public sealed class OvsdbReplica : IAsyncDisposable
         var tables = _tableFilter ?? [.. schema.Tables.Keys];
         // The columns named rather than left to the server: "all" includes _version, which the replica never reads,
         // and it would make every update longer for the server to compose and for us to parse (a fifth of the echo
-        // of a remote MAC row).
-        var requests = tables.Select(t => new MonitorRequest(t) { Columns = [.. schema.GetTable(t).UserColumns.Select(c => c.Name)] }).ToList();
+        // of a remote MAC row). A table without columns of its own keeps the server's "all": an empty list would
+        // ask for nothing.
+        var requests = tables.Select(t =>
+        {
+            var columns = schema.GetTable(t).UserColumns.Select(c => c.Name).ToList();
+            return new MonitorRequest(t) { Columns = columns.Count > 0 ? columns : null };
+        }).ToList();
         var candidates = _method is { } m ? [m] : new[] { MonitorMethod.MonitorCondSince, MonitorMethod.MonitorCond, MonitorMethod.Monitor };
         for (var i = 0; i < candidates.Length; i++)
         {
