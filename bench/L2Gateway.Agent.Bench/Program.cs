@@ -45,14 +45,7 @@ if (what is "diff")
     for (var round = 0; round < 5; round++)
     {
         var t0 = Stopwatch.GetTimestamp();
-        var bytes = L2Gateway.Ovsdb.Protocol.JsonRpcWriter.Request("transact", w =>
-        {
-            w.WriteStringValue("hardware_vtep");
-            foreach (var op in ops)
-            {
-                op.WriteTo(w);
-            }
-        }, 1);
+        var bytes = TransactRequest(ops);
         Console.WriteLine($"serialise that plan ({ops.Count} operations): {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms, {bytes.Length} bytes");
     }
 }
@@ -111,8 +104,7 @@ static async Task EchoExperimentAsync()
         {
             socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
-            // The columns the replica asks for (every user column; not _version).
-            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{"columns":["MAC","ipaddr","locator","logical_switch"]}]}],"id":1}"""));
+            await socket.SendAsync(MonitorUcastRemotes(allColumns: false));
             await ReadMessageAsync(socket, buffer);
         }
 
@@ -156,26 +148,8 @@ static async Task BigReplyExperimentAsync()
     foreach (var rcvbuf in new[] { 0, 16 << 20, 0, 16 << 20, 0, 16 << 20 })
     {
         using var sw = new SwitchProcess();
-        var ops = new List<Operation> { new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L) };
-        for (var h = 0; h < 100; h++)
-        {
-            ops.Add(new InsertOperation("Physical_Locator", $"loc{h}").Set("encapsulation_type", "vxlan_over_ipv4").Set("dst_ip", Lab.HostIp(h)));
-        }
-
-        for (var p = 0; p < 100_000; p++)
-        {
-            ops.Add(new InsertOperation("Ucast_Macs_Remote").Set("MAC", Lab.Mac(p / 100, p % 100)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
-                .Set("locator", OvsdbAtom.NamedUuid($"loc{p % 100}")).Set("ipaddr", Lab.Ip(p / 100, p % 100)));
-        }
-
-        var request = JsonRpcWriter.Request("transact", w =>
-        {
-            w.WriteStringValue("hardware_vtep");
-            foreach (var op in ops)
-            {
-                op.WriteTo(w);
-            }
-        }, 1);
+        var ops = RawOps(100_000, 100, portsPerNetwork: 100);
+        var request = TransactRequest(ops);
         if (Environment.GetEnvironmentVariable("BIG_REPLICA") == "1")
         {
             await using var replica = VtepTables.CreateReplica(sw.Endpoint);
@@ -200,7 +174,7 @@ static async Task BigReplyExperimentAsync()
 
         using var monitor = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await monitor.ConnectAsync(IPAddress.Loopback, sw.Port);
-        await monitor.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{}]}],"id":1}"""));
+        await monitor.SendAsync(MonitorUcastRemotes(allColumns: true));
         var mbuf = new byte[1 << 20];
         await ReadMessageAsync(monitor, mbuf);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -223,7 +197,7 @@ static async Task BigReplyExperimentAsync()
             // The switch's dump of those rows to a new monitor, kept for the `parse` mode.
             using var m2 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await m2.ConnectAsync(IPAddress.Loopback, sw.Port);
-            await m2.SendAsync(Encoding.UTF8.GetBytes("""{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{"columns":["MAC","ipaddr","locator","logical_switch"]}]}],"id":1}"""));
+            await m2.SendAsync(MonitorUcastRemotes(allColumns: false));
             using var file = File.Create(capture);
             await ReadMessageAsync(m2, new byte[1 << 20], copyTo: file);
             return;
@@ -232,6 +206,21 @@ static async Task BigReplyExperimentAsync()
         Console.WriteLine($"rcvbuf {rcvbuf}: sent {sent:F0} ms, probe {await probe:F0} ms, reply first byte {rfirst:F0} last {reply:F0} ms ({rbytes} bytes), echo first {efirst:F0} last {elast:F0} ms ({ebytes} bytes)");
     }
 }
+
+static ReadOnlyMemory<byte> TransactRequest(IReadOnlyList<Operation> ops) => JsonRpcWriter.Request("transact", w =>
+{
+    w.WriteStringValue("hardware_vtep");
+    foreach (var op in ops)
+    {
+        op.WriteTo(w);
+    }
+}, 1);
+
+// A raw monitor of the remote MAC table: every column the server has (_version included), or the user columns the
+// replica asks for.
+static byte[] MonitorUcastRemotes(bool allColumns) => Encoding.UTF8.GetBytes(allColumns
+    ? """{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{}]}],"id":1}"""
+    : """{"method":"monitor_cond","params":["hardware_vtep",null,{"Ucast_Macs_Remote":[{"columns":["MAC","ipaddr","locator","logical_switch"]}]}],"id":1}""");
 
 // Reads one JSON-RPC message (a whole top-level object); returns when its first byte came (ms after t0) and its size.
 static async Task<(double First, long Bytes)> ReadMessageAsync(Socket socket, byte[] buffer, long t0 = 0, Stream? copyTo = null)
@@ -424,8 +413,15 @@ static void PlanExperiment()
     }
 }
 
-static List<Operation> RawOps(int ports, int hosts)
+// The rows a connection of `ports` ports writes, numbered as the lab numbers ports: `portsPerNetwork` ports per
+// network (the default, all of them in network 0, is the lab's one 10,000-port network).
+static List<Operation> RawOps(int ports, int hosts, int portsPerNetwork = 0)
 {
+    if (portsPerNetwork <= 0)
+    {
+        portsPerNetwork = ports;
+    }
+
     var ops = new List<Operation>
     {
         new InsertOperation("Logical_Switch", "ls").Set("name", "net").Set("tunnel_key", 5000L),
@@ -438,8 +434,8 @@ static List<Operation> RawOps(int ports, int hosts)
     for (var p = 0; p < ports; p++)
     {
         ops.Add(new InsertOperation("Ucast_Macs_Remote")
-            .Set("MAC", Lab.Mac(0, p)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
-            .Set("locator", OvsdbAtom.NamedUuid($"loc{p % hosts}")).Set("ipaddr", Lab.Ip(0, p)));
+            .Set("MAC", Lab.Mac(p / portsPerNetwork, p % portsPerNetwork)).Set("logical_switch", OvsdbAtom.NamedUuid("ls"))
+            .Set("locator", OvsdbAtom.NamedUuid($"loc{p % hosts}")).Set("ipaddr", Lab.Ip(p / portsPerNetwork, p % portsPerNetwork)));
     }
 
     return ops;
@@ -593,26 +589,7 @@ static double Median(List<double> values)
 // The server's own cost: the same rows as one prebuilt transaction written to a plain socket, reply awaited.
 static async Task<double> RawInsertAsync(SwitchProcess sw, int ports, int hosts, Action? sending = null)
 {
-    var ops = RawOps(ports, hosts);
-
-    using var buffer = new MemoryStream();
-    using (var writer = new Utf8JsonWriter(buffer))
-    {
-        writer.WriteStartObject();
-        writer.WriteString("method", "transact");
-        writer.WriteStartArray("params");
-        writer.WriteStringValue("hardware_vtep");
-        foreach (var op in ops)
-        {
-            op.WriteTo(writer);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteNumber("id", 1);
-        writer.WriteEndObject();
-    }
-
-    var request = buffer.ToArray();
+    var request = TransactRequest(RawOps(ports, hosts));
     using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     await socket.ConnectAsync(IPAddress.Loopback, sw.Port);
     sending?.Invoke();
