@@ -38,6 +38,9 @@ public sealed class AgentOptions
 
     public int MaxConnectionRetries { get; set; } = 10;
 
+    /// <summary>The agent's Keystone password credentials (<c>[keystone_authtoken]</c>), for a server under auth_strategy=keystone.</summary>
+    public KeystoneCredentials? Keystone { get; set; }
+
     /// <summary>Whether TLS files are configured for every switch (the reference uses TLS only when all three are).</summary>
     public bool UseTls => PrivateKeyBasePath is { Length: > 0 } && CertificateBasePath is { Length: > 0 } && CaCertificateBasePath is { Length: > 0 };
 
@@ -121,6 +124,7 @@ public sealed class AgentOptions
             EnableManager = Get("ovsdb:enable_manager") is { } m && (m.Equals("true", StringComparison.OrdinalIgnoreCase) || m == "1"),
             ManagerTableListeningPort = GetInt("ovsdb:manager_table_listening_port", 6632, 1),
             MaxConnectionRetries = GetInt("ovsdb:max_connection_retries", 10, 0),
+            Keystone = KeystoneCredentials.FromIni(ini),
         };
         if ((Get("DEFAULT:l2gw_server_url") ?? Get("agent:server_url")) is { } url)
         {

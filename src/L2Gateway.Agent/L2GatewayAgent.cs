@@ -18,13 +18,14 @@ public sealed class L2GatewayAgent : BackgroundService
     private readonly AgentOptions options;
     private readonly ILogger<L2GatewayAgent> logger;
     private readonly ServerLink server;
+    private readonly KeystoneTokenSource? tokens;
     private readonly List<SwitchSession> sessions = [];
     private readonly Lock sessionsLock = new();
     private readonly ILoggerFactory loggers;
     private ManagerListener? manager;
     private readonly SemaphoreSlim reportNow = new(0, int.MaxValue);
     private readonly DateTime startedAt = DateTime.UtcNow;
-    private CancellationTokenSource switchesChanged = new();
+    private TaskCompletionSource switchesChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string switchSet = "";
 
     public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers)
@@ -34,7 +35,8 @@ public sealed class L2GatewayAgent : BackgroundService
         this.options = options;
         this.loggers = loggers;
         logger = loggers.CreateLogger<L2GatewayAgent>();
-        server = new ServerLink(options.ServerUrl);
+        tokens = options.Keystone is null ? null : new KeystoneTokenSource(options.Keystone);
+        server = new ServerLink(options.ServerUrl, tokens);
         // In passive mode the switches dial in; ovsdb_hosts then only names them by address (for their TLS files).
         if (!options.EnableManager)
         {
@@ -98,7 +100,7 @@ public sealed class L2GatewayAgent : BackgroundService
         if (names != Volatile.Read(ref switchSet))
         {
             Volatile.Write(ref switchSet, names);
-            switchesChanged.Cancel();
+            Interlocked.Exchange(ref switchesChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
@@ -149,20 +151,37 @@ public sealed class L2GatewayAgent : BackgroundService
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before the set is read, so that a change after the read ends this round.
+            var changed = Volatile.Read(ref switchesChanged).Task;
             var owners = Sessions.SelectMany(s => s.SwitchNames.Select(n => (Name: n, Session: s)))
                 .GroupBy(x => x.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(x => x.Session).ToList(), StringComparer.Ordinal);
             if (owners.Count == 0)
             {
-                await WaitForSwitchesAsync(stoppingToken);
+                await changed.WaitAsync(stoppingToken);
                 continue;
             }
 
             var request = owners.Keys.ToDictionary(n => n, n => held.GetValueOrDefault(n)?.Revision, StringComparer.Ordinal);
-            Interlocked.Exchange(ref switchesChanged, new CancellationTokenSource());
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, switchesChanged.Token);
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             try
             {
-                var batch = await server.DesiredAsync(request, LongPollSeconds, linked.Token);
+                var answer = server.DesiredAsync(request, LongPollSeconds, poll.Token);
+                if (await Task.WhenAny(answer, changed) != answer)
+                {
+                    // The set of switches changed: ask again with the new set.
+                    await poll.CancelAsync();
+                    try
+                    {
+                        await answer;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
+                    continue;
+                }
+
+                var batch = await answer;
                 failures = 0;
                 var states = batch.Switches.Select(s => (State: s, Delta: (SwitchDesiredDelta?)null)).ToList();
                 foreach (var delta in batch.Deltas ?? [])
@@ -188,10 +207,6 @@ public sealed class L2GatewayAgent : BackgroundService
                     }
                 }
             }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The set of switches changed: ask again with the new set.
-            }
             catch (Exception e) when (e is HttpRequestException or SocketException or System.Text.Json.JsonException or TaskCanceledException)
             {
                 // Lost the server: forget what it said, so that the next answer is a full resync.
@@ -200,18 +215,6 @@ public sealed class L2GatewayAgent : BackgroundService
                 logger.LogWarning("desired state from {Server} failed: {Error}", options.ServerUrl, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6))), stoppingToken);
             }
-        }
-    }
-
-    private async Task WaitForSwitchesAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, switchesChanged.Token);
-            await Task.Delay(TimeSpan.FromMilliseconds(500), linked.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
         }
     }
 
@@ -261,8 +264,8 @@ public sealed class L2GatewayAgent : BackgroundService
     public override void Dispose()
     {
         server.Dispose();
+        tokens?.Dispose();
         reportNow.Dispose();
-        switchesChanged.Dispose();
         base.Dispose();
     }
 }

@@ -5,10 +5,20 @@ using L2Gateway.Core.Planning;
 
 namespace L2Gateway.Agent;
 
-/// <summary>The agent's HTTP channel to the server: heartbeats and reports out, desired state in.</summary>
-public sealed class ServerLink(Uri serverUrl) : IDisposable
+/// <summary>
+/// The agent's HTTP channel to the server: heartbeats and reports out, desired state in. With Keystone credentials
+/// every request carries the agent's token (see <see cref="KeystoneTokenSource"/>).
+/// </summary>
+public sealed class ServerLink : IDisposable
 {
-    private readonly HttpClient http = new() { BaseAddress = serverUrl, Timeout = TimeSpan.FromSeconds(90) };
+    private readonly HttpClient http;
+
+    public ServerLink(Uri serverUrl, KeystoneTokenSource? tokens = null)
+    {
+        http = tokens is null ? new HttpClient() : new HttpClient(new KeystoneAuthHandler(tokens));
+        http.BaseAddress = serverUrl;
+        http.Timeout = TimeSpan.FromSeconds(90);
+    }
 
     public async Task ReportAsync(AgentReport report, CancellationToken cancellationToken)
     {

@@ -36,10 +36,15 @@ public sealed class L2GatewayException : Exception
     }
 
     public L2GatewayException(string message, Exception innerException)
+        : this(ErrorKind.BadRequest, "BadRequest", message, innerException)
+    {
+    }
+
+    public L2GatewayException(ErrorKind kind, string type, string message, Exception? innerException)
         : base(message, innerException)
     {
-        Kind = ErrorKind.BadRequest;
-        Type = "BadRequest";
+        Kind = kind;
+        Type = type;
     }
 
     public ErrorKind Kind { get; }
@@ -54,4 +59,7 @@ public sealed class L2GatewayException : Exception
 
     public static L2GatewayException Conflict(string type, string message) =>
         new(ErrorKind.Conflict, type, message);
+
+    public static L2GatewayException Conflict(string type, string message, Exception cause) =>
+        new(ErrorKind.Conflict, type, message, cause);
 }

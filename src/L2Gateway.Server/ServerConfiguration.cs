@@ -16,6 +16,7 @@ public static class ServerConfiguration
         ["--auth-strategy"] = ("L2GW_AUTH_STRATEGY", ["DEFAULT:auth_strategy"]),
         ["--policy-file"] = ("L2GW_POLICY_FILE", ["oslo_policy:policy_file", "DEFAULT:policy_file"]),
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
+        ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
     };
 
@@ -111,6 +112,13 @@ public static class ServerConfiguration
             options.QuotaL2Gateway = int.TryParse(quota, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var q) && q >= -1
                 ? q
                 : throw new ConfigurationException($"invalid quota_l2_gateway '{quota}': expected an integer, -1 for unlimited");
+        }
+
+        if (Get("--token-cache-time") is { } cacheTime)
+        {
+            options.TokenCacheTime = int.TryParse(cacheTime, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) && t >= -1
+                ? t
+                : throw new ConfigurationException($"invalid token_cache_time '{cacheTime}': expected seconds, -1 to disable the cache");
         }
 
         return options;

@@ -56,12 +56,12 @@ public static class ServerHost
         KeystoneAuth? keystone = null;
         if (options.AuthStrategy == AuthStrategy.Keystone)
         {
-            if (!Uri.TryCreate(options.KeystoneUrl?.TrimEnd('/') + "/", UriKind.Absolute, out var keystoneUrl) || keystoneUrl.Scheme is not ("http" or "https"))
+            if (!Uri.TryCreate(options.KeystoneUrl, UriKind.Absolute, out var keystoneUrl) || keystoneUrl.Scheme is not ("http" or "https"))
             {
                 throw new ConfigurationException("auth_strategy=keystone needs the Keystone URL: --keystone-url or [keystone_authtoken] www_authenticate_uri");
             }
 
-            keystone = new KeystoneAuth(keystoneUrl);
+            keystone = new KeystoneAuth(keystoneUrl, TimeSpan.FromSeconds(options.TokenCacheTime));
         }
 
         DatabaseSettings database;

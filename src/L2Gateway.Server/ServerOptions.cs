@@ -29,6 +29,9 @@ public sealed class ServerOptions
     /// <summary>Keystone's public endpoint (e.g. <c>http://keystone:5000</c>) for <c>auth_strategy = keystone</c>.</summary>
     public string? KeystoneUrl { get; set; }
 
+    /// <summary>Seconds a validated token is trusted before Keystone is asked again (keystonemiddleware's token_cache_time); -1: never cached.</summary>
+    public int TokenCacheTime { get; set; } = 300;
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>

@@ -97,6 +97,11 @@ public static class Program
         if (options.ConfigFile.Keys.Any(k => k.StartsWith("ovsdb:", StringComparison.OrdinalIgnoreCase)))
         {
             var agentOptions = LoadAgentOptions(options.ConfigFile);
+            if (options.AuthStrategy == AuthStrategy.Keystone && agentOptions.Keystone is null)
+            {
+                return Fail("auth_strategy=keystone: the embedded agent needs the service user's [keystone_authtoken] username, password and project_name", 2);
+            }
+
             agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
             agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>());
             await agent.StartAsync(CancellationToken.None);

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using L2Gateway.Core;
+using L2Gateway.Server.Persistence;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
@@ -391,6 +394,100 @@ public abstract class ApiTests(ServerFixture server)
         var (_, updated) = await api.PutAsync($"/v2.0/hosts/{host["id"]}", """{"host":{"tunnel_ip":"10.77.0.9"}}""");
         Assert.Equal("10.77.0.9", (string?)updated!["host"]!["tunnel_ip"]);
         Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/v2.0/hosts/{host["id"]}")).Status);
+    }
+
+    /// <summary>
+    /// Thirty writers at once: each on a connection opened beforehand, with threads enough that none waits for one,
+    /// all released together.
+    /// </summary>
+    private static async Task<(HttpStatusCode Status, JsonNode? Body)[]> RaceAsync(Api api, HttpMethod method, string path, string body)
+    {
+        const int Writers = 30;
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 4 * Writers), Math.Max(io, 4 * Writers));
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => api.GetAsync("/")));
+        using var start = new Barrier(Writers);
+        return await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            return await api.SendAsync(method, path, body);
+        })));
+    }
+
+    [Fact]
+    public async Task Thirty_concurrent_creates_of_one_vni_make_one_network()
+    {
+        using var api = Server.Client();
+        var vni = Vni();
+        var body = $$$"""{"network":{"name":"race","provider:network_type":"vxlan","provider:segmentation_id":{{{vni}}}}}""";
+        var answers = await RaceAsync(api, HttpMethod.Post, "/v2.0/networks", body);
+
+        Assert.Single(answers, a => a.Status == HttpStatusCode.Created);
+        foreach (var answer in answers.Where(a => a.Status != HttpStatusCode.Created))
+        {
+            AssertError(HttpStatusCode.Conflict, answer, "SegmentationIdInUse");
+        }
+
+        var (_, list) = await api.GetAsync("/v2.0/networks?name=race");
+        Assert.Single(list!["networks"]!.AsArray(), n => (int?)n!["provider:segmentation_id"] == vni);
+
+        // The segment is free again once its network is gone.
+        var id = (string)answers.Single(a => a.Status == HttpStatusCode.Created).Body!["network"]!["id"]!;
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/v2.0/networks/{id}")).Status);
+        await api.CreateAsync("/v2.0/networks", "network", body);
+    }
+
+    [Fact]
+    public async Task Thirty_concurrent_writers_keep_hosts_macs_and_connections_unique()
+    {
+        using var api = Server.Client();
+        var hostName = "race-" + Guid.NewGuid().ToString("N")[..6];
+        var hosts = await RaceAsync(api, HttpMethod.Post, "/v2.0/hosts", $$$"""{"host":{"name":"{{{hostName}}}","tunnel_ip":"10.77.1.1"}}""");
+        Assert.Single(hosts, h => h.Status == HttpStatusCode.Created);
+        Assert.All(hosts.Where(h => h.Status != HttpStatusCode.Created), h => AssertError(HttpStatusCode.Conflict, h, "HostExists"));
+
+        var netId = await NetworkAsync(api, Vni());
+        var ports = await RaceAsync(api, HttpMethod.Post, "/v2.0/ports", $$$"""{"port":{"network_id":"{{{netId}}}","mac_address":"fa:16:3e:00:00:30"}}""");
+        Assert.Single(ports, p => p.Status == HttpStatusCode.Created);
+        Assert.All(ports.Where(p => p.Status != HttpStatusCode.Created), p => AssertError(HttpStatusCode.Conflict, p, "MacAddressInUse"));
+
+        var sw = UniqueSwitch();
+        await Server.ReportSwitchAsync(sw, "UP", ("p1", "UP"));
+        var gw = (string)(await api.CreateAsync("/v2.0/l2-gateways", "l2_gateway", Gateway("race", sw, """[{"name":"p1","segmentation_id":[100]}]""")))["id"]!;
+        var connections = await RaceAsync(
+            api, HttpMethod.Post, "/v2.0/l2-gateway-connections", $$$"""{"l2_gateway_connection":{"l2_gateway_id":"{{{gw}}}","network_id":"{{{netId}}}"}}""");
+        Assert.Single(connections, c => c.Status == HttpStatusCode.Created);
+        Assert.All(connections.Where(c => c.Status != HttpStatusCode.Created), c => AssertError(HttpStatusCode.Conflict, c));
+        var (_, listed) = await api.GetAsync($"/v2.0/l2-gateway-connections?l2_gateway_id={gw}");
+        Assert.Single(listed!["l2_gateway_connections"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_write_that_breaks_a_unique_key_is_a_409_even_past_the_checks()
+    {
+        // Two networks claiming one segment, stored without going through the API's checks: the schema refuses.
+        var store = Server.App.Services.GetRequiredService<Store>();
+        var vni = Vni();
+        NetworkRow Network() => new() { Id = Guid.NewGuid().ToString(), Name = "direct", ProjectId = "p", SegmentsJson = "[]" };
+        NetworkSegmentRow Segment(NetworkRow n) => new() { NetworkType = "vxlan", PhysicalNetwork = "", SegmentationId = vni, NetworkId = n.Id };
+        var first = Network();
+        await store.WriteAsync(db =>
+        {
+            db.Networks.Add(first);
+            db.NetworkSegments.Add(Segment(first));
+            return Task.FromResult(true);
+        });
+        var second = Network();
+        var error = await Assert.ThrowsAsync<L2GatewayException>(() => store.WriteAsync(db =>
+        {
+            db.Networks.Add(second);
+            db.NetworkSegments.Add(Segment(second));
+            return Task.FromResult(true);
+        }));
+        Assert.Equal(ErrorKind.Conflict, error.Kind);
+        Assert.Equal("SegmentationIdInUse", error.Type);
+        using var api = Server.Client(roles: "admin");
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/v2.0/networks/{second.Id}")).Status);
     }
 
     [Fact]

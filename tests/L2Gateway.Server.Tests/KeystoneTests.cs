@@ -1,79 +1,51 @@
 using System.Net;
 using System.Text;
+using L2Gateway.Core;
+using L2Gateway.Server.Api;
+using L2Gateway.Tests;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
-/// <summary>
-/// A stand-in for Keystone v3's token validation (no Keystone runs on this machine): it answers
-/// <c>GET /v3/auth/tokens</c> the way Keystone does for a few fixed tokens and counts the calls.
-/// </summary>
-public sealed class KeystoneServerFixture : ServerFixture
+/// <summary>auth_strategy=keystone against the real Keystone of the OpenStack lab, with tokens the openstack client issues.</summary>
+public sealed class KeystoneTests : IAsyncLifetime
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-ks-" + Guid.NewGuid().ToString("N"));
-    private WebApplication? keystone;
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "l2gw-ks-" + Guid.NewGuid().ToString("N"));
+    private readonly List<WebApplication> servers = [];
 
-    private int validations;
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public int Validations => Volatile.Read(ref validations);
-
-    protected override async Task<string> DatabaseUrlAsync()
+    public async Task DisposeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        keystone = builder.Build();
-        keystone.Urls.Add("http://127.0.0.1:0");
-        keystone.MapGet("/v3/auth/tokens", (HttpContext http) =>
+        foreach (var server in servers)
         {
-            Interlocked.Increment(ref validations);
-            var token = http.Request.Headers["X-Subject-Token"].ToString();
-            if (token != http.Request.Headers["X-Auth-Token"].ToString())
-            {
-                return Results.StatusCode(403);
-            }
-
-            var (project, role, expires) = token switch
-            {
-                "admin-token" => ("p-admin", "admin", DateTime.UtcNow.AddHours(1)),
-                "member-token" => ("p-member", "member", DateTime.UtcNow.AddHours(1)),
-                "expired-token" => ("p-member", "member", DateTime.UtcNow.AddHours(-1)),
-                _ => (null, null, default),
-            };
-            return project is null
-                ? Results.NotFound()
-                : Results.Text(
-                    $$$$"""{"token":{"expires_at":"{{{{expires:yyyy-MM-ddTHH:mm:ss.ffffffZ}}}}","roles":[{"id":"r1","name":"{{{{role}}}}"}],"project":{"id":"{{{{project}}}}","name":"x"},"user":{"id":"u-{{{{role}}}}"}}}""",
-                    "application/json");
-        });
-        await keystone.StartAsync();
-        return "sqlite:///" + Path.Combine(directory, "db.sqlite").TrimStart('/');
-    }
-
-    protected override void Configure(ServerOptions options)
-    {
-        options.AuthStrategy = AuthStrategy.Keystone;
-        options.KeystoneUrl = keystone!.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (keystone is not null)
-        {
-            await keystone.DisposeAsync();
+            await server.DisposeAsync();
         }
 
-        Directory.Delete(directory, recursive: true);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
-}
 
-public sealed class KeystoneTests(KeystoneServerFixture server) : IClassFixture<KeystoneServerFixture>
-{
-    private async Task<(HttpStatusCode, string)> SendAsync(HttpMethod method, string path, string? token, string? body = null)
+    private async Task<Uri> StartServerAsync(string keystoneUrl, int tokenCacheTime = 300)
     {
-        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        var app = ServerHost.Build(new ServerOptions
+        {
+            Bind = "127.0.0.1:0",
+            DataDir = Path.Combine(dir, servers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            AuthStrategy = AuthStrategy.Keystone,
+            KeystoneUrl = keystoneUrl,
+            TokenCacheTime = tokenCacheTime,
+        });
+        servers.Add(app);
+        await ServerHost.StartAsync(app);
+        return new Uri(ServerHost.Urls(app)[0]);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(Uri server, HttpMethod method, string path, string? token, string? body = null)
+    {
+        using var http = new HttpClient { BaseAddress = server };
         using var request = new HttpRequestMessage(method, path);
         if (token is not null)
         {
@@ -82,6 +54,7 @@ public sealed class KeystoneTests(KeystoneServerFixture server) : IClassFixture<
 
         // Under keystone the noauth headers mean nothing.
         request.Headers.Add("X-Roles", "admin");
+        request.Headers.Add("X-Project-Id", "forged");
         if (body is not null)
         {
             request.Content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -91,50 +64,90 @@ public sealed class KeystoneTests(KeystoneServerFixture server) : IClassFixture<
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Tokens_are_validated_cached_and_carry_roles_and_project()
+    [Theory]
+    [InlineData("/v3")]
+    [InlineData("/v3/")]
+    [InlineData("")]
+    [InlineData("/")]
+    public async Task Real_tokens_get_in_bogus_ones_do_not_whatever_the_url_form(string suffix)
     {
-        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Get, "/v2.0/l2-gateways", null)).Item1);
-        var (status, body) = await SendAsync(HttpMethod.Get, "/v2.0/l2-gateways", "forged-token");
+        var root = OpenStackLab.KeystoneUrl.GetLeftPart(UriPartial.Authority);
+        var server = await StartServerAsync(root + suffix);
+        var admin = await OpenStackLab.IssueTokenAsync("admin");
+        var adminProject = await OpenStackLab.ProjectIdAsync("admin");
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", admin)).Status);
+        var (status, body) = await SendAsync(
+            server, HttpMethod.Post, "/v2.0/l2-gateways", admin, """{"l2_gateway":{"name":"k","devices":[{"device_name":"s","interfaces":[{"name":"e"}]}]}}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Contains($"\"tenant_id\":\"{adminProject}\"", body, StringComparison.Ordinal);
+
+        (status, body) = await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", "gAAAAABbogus-token-of-nobody");
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Contains("NeutronError", body, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Get, "/v2.0/l2-gateways", "expired-token")).Item1);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/", null)).Item1);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", null)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(server, HttpMethod.Get, "/", null)).Status);
+    }
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Get, "/v2.0/l2-gateways", "member-token")).Item1);
-        (status, body) = await SendAsync(
-            HttpMethod.Post, "/v2.0/l2-gateways", "admin-token", """{"l2_gateway":{"name":"k","devices":[{"device_name":"s","interfaces":[{"name":"e"}]}]}}""");
-        Assert.Equal(HttpStatusCode.Created, status);
-        Assert.Contains("\"tenant_id\":\"p-admin\"", body, StringComparison.Ordinal);
+    [Fact]
+    public async Task Roles_and_project_come_from_the_token()
+    {
+        var server = await StartServerAsync(OpenStackLab.KeystoneUrl.ToString());
+        var demo = await OpenStackLab.IssueTokenAsync("demo");
 
-        var before = server.Validations;
-        for (var i = 0; i < 5; i++)
+        // The default policy is the reference's: gateways are admin-only; demo is a member.
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", demo)).Status);
+    }
+
+    [Fact]
+    public async Task A_revoked_token_is_refused_once_its_cache_entry_expires()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        using var keystone = new KeystoneAuth(OpenStackLab.KeystoneUrl, TimeSpan.FromSeconds(300), clock);
+        var token = await OpenStackLab.IssueTokenAsync("admin");
+        var caller = await keystone.AuthenticateAsync(token, default);
+        Assert.Contains("admin", caller.Roles);
+        Assert.Equal(await OpenStackLab.ProjectIdAsync("admin"), caller.ProjectId);
+
+        await OpenStackLab.RevokeTokenAsync(token);
+
+        // Trusted from the cache for token_cache_time (300 s by default), as keystonemiddleware does...
+        clock.Advance(TimeSpan.FromSeconds(299));
+        Assert.Same(caller, await keystone.AuthenticateAsync(token, default));
+
+        // ...then asked again, and refused.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var refused = await Assert.ThrowsAsync<L2GatewayException>(() => keystone.AuthenticateAsync(token, default));
+        Assert.Equal(ErrorKind.Unauthorized, refused.Kind);
+    }
+
+    [Fact]
+    public async Task With_the_cache_off_a_revoked_token_is_refused_at_once()
+    {
+        var server = await StartServerAsync(OpenStackLab.KeystoneUrl.ToString(), tokenCacheTime: -1);
+        var token = await OpenStackLab.IssueTokenAsync("admin");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", token)).Status);
+        await OpenStackLab.RevokeTokenAsync(token);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(server, HttpMethod.Get, "/v2.0/l2-gateways", token)).Status);
+    }
+
+    [Fact]
+    public async Task The_token_cache_is_bounded()
+    {
+        using var keystone = new KeystoneAuth(OpenStackLab.KeystoneUrl, TimeSpan.FromSeconds(300), maxCachedTokens: 2);
+        for (var i = 0; i < 4; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/v2.0/l2-gateways", "admin-token")).Item1);
+            await keystone.AuthenticateAsync(await OpenStackLab.IssueTokenAsync(i % 2 == 0 ? "admin" : "demo"), default);
+            Assert.InRange(keystone.CachedTokens, 1, 2);
         }
-
-        Assert.Equal(before, server.Validations);
     }
 
     [Fact]
     public async Task An_unreachable_keystone_is_503_not_a_500_or_a_pass()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "l2gw-ks-down-" + Guid.NewGuid().ToString("N"));
-        await using var app = ServerHost.Build(new ServerOptions
-        {
-            Bind = "127.0.0.1:0",
-            DataDir = dir,
-            AuthStrategy = AuthStrategy.Keystone,
-            KeystoneUrl = $"http://127.0.0.1:{Ports.Free()}",
-        });
-        await ServerHost.StartAsync(app);
-        using var http = new HttpClient { BaseAddress = new Uri(ServerHost.Urls(app)[0]) };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2.0/networks");
-        request.Headers.Add("X-Auth-Token", "any-token");
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Contains("identity service", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        await app.StopAsync();
-        Directory.Delete(dir, recursive: true);
+        var server = await StartServerAsync($"http://127.0.0.1:{Ports.Free()}/v3");
+        var (status, body) = await SendAsync(server, HttpMethod.Get, "/v2.0/networks", "any-token");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("identity service", body, StringComparison.Ordinal);
     }
 }

@@ -123,5 +123,57 @@ public sealed class ProcessTests : IDisposable
         Assert.Contains("name:ip:port", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_embedded_agent_reports_with_the_service_users_credentials_under_keystone()
+    {
+        var port = FreePort();
+        var keystone = L2Gateway.Tests.OpenStackLab.KeystoneUrl.ToString();
+        var ini = Path.Combine(dir, "l2gw.ini");
+        (string, string, string)[] common =
+        [
+            ("DEFAULT", "auth_strategy", "keystone"),
+            ("DEFAULT", "bind", $"127.0.0.1:{port}"),
+            ("DEFAULT", "host", "embedded-ks"),
+            ("database", "connection", $"sqlite:///{dir.TrimStart('/')}/l2gw.sqlite"),
+            ("keystone_authtoken", "www_authenticate_uri", keystone),
+            ("ovsdb", "ovsdb_hosts", $"tor1:127.0.0.1:{FreePort()}"),
+            ("ovsdb", "periodic_interval", "1"),
+        ];
+
+        // Without credentials the embedded agent could not report: refused at start, in one line.
+        File.WriteAllText(ini, L2Gateway.Tests.OpenStackLab.Ini(common));
+        var (code, _, error) = Run("server", "--config-file", ini);
+        Assert.Equal(2, code);
+        Assert.Contains("[keystone_authtoken] username", error, StringComparison.Ordinal);
+
+        File.WriteAllText(ini, L2Gateway.Tests.OpenStackLab.Ini(
+        [
+            .. common,
+            ("keystone_authtoken", "auth_url", keystone),
+            ("keystone_authtoken", "username", "neutron"),
+            ("keystone_authtoken", "password", "osv-neutron"),
+            ("keystone_authtoken", "project_name", "service"),
+        ]));
+        using var server = Start("server", "--config-file", ini);
+        try
+        {
+            using var http = new HttpClient();
+            http.DefaultRequestHeaders.Add("X-Auth-Token", await L2Gateway.Tests.OpenStackLab.IssueTokenAsync("admin"));
+            var url = $"http://127.0.0.1:{port}/v2.0/agents?host=embedded-ks";
+            await WaitForAsync(http, url);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!(await http.GetStringAsync(new Uri(url))).Contains("\"alive\":true", StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the embedded agent never showed up alive in /v2.0/agents");
+                await Task.Delay(200);
+            }
+        }
+        finally
+        {
+            server.Kill();
+            await server.WaitForExitAsync();
+        }
+    }
+
     public void Dispose() => Directory.Delete(dir, recursive: true);
 }

@@ -98,33 +98,12 @@ public static class CatalogEndpoints
         app.MapGet("/v2.0/l2-gateway-switches/{name}", ShowSwitch);
     }
 
-    private static async Task<IResult> CreateNetwork(HttpContext http, Policy policy, CatalogService catalog, Store store)
+    private static async Task<IResult> CreateNetwork(HttpContext http, Policy policy, CatalogService catalog)
     {
         var caller = http.Caller();
         policy.Authorize("create_network", caller);
         var body = await Http.ReadResourceAsync(http, "network", NetworkKeys);
         var segments = ParseSegments(body);
-        await store.ReadAsync(
-            async db =>
-            {
-                // A VNI identifies one network, as Neutron's type drivers enforce.
-                foreach (var json in await db.Networks.Select(n => n.SegmentsJson).ToListAsync(http.RequestAborted))
-                {
-                    foreach (var existing in Mapping.FromJson<List<NetworkSegment>>(json))
-                    {
-                        if (segments.Any(s => s.NetworkType == existing.NetworkType && s.SegmentationId == existing.SegmentationId
-                            && s.PhysicalNetwork == existing.PhysicalNetwork && s.SegmentationId is not null))
-                        {
-                            throw L2GatewayException.Conflict(
-                                "SegmentationIdInUse",
-                                $"Unable to create the network. The {existing.NetworkType} segmentation id {existing.SegmentationId} is in use.");
-                        }
-                    }
-                }
-
-                return true;
-            },
-            http.RequestAborted);
         var row = new NetworkRow
         {
             Id = GatewayService.NewId(),
@@ -136,7 +115,7 @@ public static class CatalogEndpoints
             Description = body.OptionalString("description") ?? "",
             Mtu = body.TryGetProperty("mtu", out var mtu) && mtu.ValueKind == JsonValueKind.Number && mtu.TryGetInt32(out var m) ? m : 1450,
         };
-        await catalog.CreateNetworkAsync(row, http.RequestAborted);
+        await catalog.CreateNetworkAsync(row, segments, http.RequestAborted);
         return Http.One("network", Views.Network(row), status: StatusCodes.Status201Created);
     }
 

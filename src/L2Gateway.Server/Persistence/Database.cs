@@ -117,7 +117,7 @@ public sealed class DatabaseSettings
         await using var db = CreateContext();
         if (Provider == DatabaseProvider.Sqlite)
         {
-            // WAL: readers never block the writer. synchronous=FULL is set per connection (see WriteScope).
+            // WAL: readers never block the writer.
             await db.Database.OpenConnectionAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
@@ -125,14 +125,24 @@ public sealed class DatabaseSettings
         await db.Database.MigrateAsync(cancellationToken);
     }
 
-    public static bool IsUniqueViolation(DbUpdateException error)
+    /// <summary>The table whose unique key or primary key refused a write, or null for any other failure.</summary>
+    public static string? UniqueViolationTable(DbUpdateException error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return error.InnerException switch
+        switch (error.InnerException)
         {
-            SqliteException s => s.SqliteErrorCode == 19,
-            Npgsql.PostgresException p => p.SqlState == "23505",
-            _ => false,
-        };
+            case SqliteException s when s.SqliteExtendedErrorCode is SqliteUniqueViolation or SqlitePrimaryKeyViolation:
+                // "UNIQUE constraint failed: table.column, table.column": SQLite names no constraint, only columns.
+                var failed = s.Message.IndexOf("failed: ", StringComparison.Ordinal);
+                var dot = failed < 0 ? -1 : s.Message.IndexOf('.', failed);
+                return dot < 0 ? "" : s.Message[(failed + "failed: ".Length)..dot];
+            case Npgsql.PostgresException p when p.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation:
+                return p.TableName ?? "";
+            default:
+                return null;
+        }
     }
+
+    private const int SqliteUniqueViolation = 2067; // SQLITE_CONSTRAINT_UNIQUE
+    private const int SqlitePrimaryKeyViolation = 1555; // SQLITE_CONSTRAINT_PRIMARYKEY
 }

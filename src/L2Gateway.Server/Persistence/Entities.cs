@@ -149,3 +149,19 @@ public sealed class LocalMacRow
 
     public required string TunnelIp { get; set; }
 }
+
+/// <summary>
+/// One segment of a network, keyed by what identifies it on the wire: the key is the database's guarantee that a
+/// (type, physical network, segmentation id) belongs to one network, however many servers write at once.
+/// </summary>
+public sealed class NetworkSegmentRow
+{
+    public required string NetworkType { get; set; }
+
+    /// <summary>The physical network, or empty for overlay types (an empty string, not null, so the key is unique).</summary>
+    public required string PhysicalNetwork { get; set; }
+
+    public int SegmentationId { get; set; }
+
+    public required string NetworkId { get; set; }
+}

@@ -20,6 +20,8 @@ public sealed class L2GatewayDbContext(DbContextOptions<L2GatewayDbContext> opti
 
     public DbSet<LocalMacRow> LocalMacs => Set<LocalMacRow>();
 
+    public DbSet<NetworkSegmentRow> NetworkSegments => Set<NetworkSegmentRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<GatewayRow>(e =>
@@ -71,6 +73,13 @@ public sealed class L2GatewayDbContext(DbContextOptions<L2GatewayDbContext> opti
             e.ToTable("local_macs");
             e.HasKey(x => new { x.Switch, x.LogicalSwitch, x.Mac });
             e.HasIndex(x => x.LogicalSwitch);
+        });
+        modelBuilder.Entity<NetworkSegmentRow>(e =>
+        {
+            e.ToTable("network_segments");
+            e.HasKey(x => new { x.NetworkType, x.PhysicalNetwork, x.SegmentationId });
+            e.HasIndex(x => x.NetworkId);
+            e.HasOne<NetworkRow>().WithMany().HasForeignKey(x => x.NetworkId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 }

@@ -1,17 +1,20 @@
+using L2Gateway.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace L2Gateway.Server.Persistence;
 
+/// <summary>A row a committed write stored or removed.</summary>
+public readonly record struct RowChange(object Row, bool Deleted);
+
 /// <summary>
 /// Unit-of-work access to the database. Every write runs alone: one at a time in this process (a semaphore) and,
 /// on PostgreSQL, one at a time across servers (a transaction-scoped advisory lock), so that validation reads
 /// and the write that follows them see the same data. Writes are short; this costs little and rules out races
-/// on quotas, duplicate connections and VLAN conflicts.
+/// on quotas and VLAN conflicts, which no single index can express. What an index can express is also declared in
+/// the schema (unique keys on segments, MACs, host names, connections): a write that breaks one fails at commit
+/// and leaves as a 409 in Neutron's shape, whatever path it came by.
 /// </summary>
-/// <summary>A row a committed write stored or removed.</summary>
-public readonly record struct RowChange(object Row, bool Deleted);
-
 public sealed class Store : IDisposable
 {
     private const long WriteLockKey = 0x4C32_4757; // "L2GW"
@@ -67,8 +70,16 @@ public sealed class Store : IDisposable
                 .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
                 .Select(e => new RowChange(e.Entity, e.State == EntityState.Deleted))
                 .ToList();
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            catch (DbUpdateException e) when (DatabaseSettings.UniqueViolationTable(e) is { } table)
+            {
+                throw UniqueViolation(table, e);
+            }
+
             if (affectsPlan(result))
             {
                 Committed?.Invoke(changes);
@@ -81,6 +92,20 @@ public sealed class Store : IDisposable
             writeLock.Release();
         }
     }
+
+    /// <summary>The API error for a write that a unique key of <paramref name="table"/> refused.</summary>
+    private static L2GatewayException UniqueViolation(string table, DbUpdateException cause) =>
+        table switch
+        {
+            "network_segments" => L2GatewayException.Conflict(
+                "SegmentationIdInUse", "Unable to create the network. The segmentation id is in use.", cause),
+            "ports" => L2GatewayException.Conflict(
+                "MacAddressInUse", "Unable to complete operation for the network. The mac address is in use.", cause),
+            "hosts" => L2GatewayException.Conflict("HostExists", "A host of that name already exists.", cause),
+            "l2_gateway_connections" => L2GatewayException.Conflict(
+                "L2GatewayConnectionExists", "The specified mapping exists on the network gateway.", cause),
+            _ => L2GatewayException.Conflict("Conflict", $"The request conflicts with a concurrent change of {table}; retry it.", cause),
+        };
 
     public void Dispose() => writeLock.Dispose();
 }

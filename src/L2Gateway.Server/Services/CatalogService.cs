@@ -9,18 +9,52 @@ public sealed class CatalogService(Store store)
 {
     private static long Now() => DateTime.UtcNow.Ticks;
 
-    public Task<NetworkRow> CreateNetworkAsync(NetworkRow row, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a network with its segments. A segment already in use is refused here with Neutron's error; the
+    /// segments table's key refuses it again at commit when a concurrent write took it first (see <see cref="Store"/>).
+    /// </summary>
+    public Task<NetworkRow> CreateNetworkAsync(NetworkRow row, IReadOnlyList<NetworkSegment> segments, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(segments);
         row.CreatedAt = Now();
-        return store.WriteAsync(
-            db =>
+        var keyed = segments
+            .Where(s => s.SegmentationId is not null)
+            .Select(s => new NetworkSegmentRow
             {
+                NetworkType = s.NetworkType,
+                PhysicalNetwork = s.PhysicalNetwork ?? "",
+                SegmentationId = s.SegmentationId!.Value,
+                NetworkId = row.Id,
+            })
+            .ToList();
+        return store.WriteAsync(
+            async db =>
+            {
+                foreach (var segment in keyed)
+                {
+                    if (keyed.Count(s => SameSegment(s, segment)) > 1 || await db.NetworkSegments.AnyAsync(
+                        s => s.NetworkType == segment.NetworkType && s.PhysicalNetwork == segment.PhysicalNetwork
+                            && s.SegmentationId == segment.SegmentationId,
+                        cancellationToken))
+                    {
+                        throw SegmentationIdInUse(segment.NetworkType, segment.SegmentationId);
+                    }
+                }
+
                 db.Networks.Add(row);
-                return Task.FromResult(row);
+                db.NetworkSegments.AddRange(keyed);
+                return row;
             },
             cancellationToken);
     }
+
+    private static bool SameSegment(NetworkSegmentRow a, NetworkSegmentRow b) =>
+        a.NetworkType == b.NetworkType && a.PhysicalNetwork == b.PhysicalNetwork && a.SegmentationId == b.SegmentationId;
+
+    public static L2GatewayException SegmentationIdInUse(string networkType, int segmentationId) =>
+        L2GatewayException.Conflict(
+            "SegmentationIdInUse", $"Unable to create the network. The {networkType} segmentation id {segmentationId} is in use.");
 
     public Task<NetworkRow> UpdateNetworkAsync(string id, Func<NetworkRow, bool> visible, Action<NetworkRow> change, CancellationToken cancellationToken) =>
         store.WriteAsync(
@@ -60,6 +94,7 @@ public sealed class CatalogService(Store store)
                         "NetworkInUse", $"Unable to complete operation on network {id}. It is connected to one or more L2 gateways.");
                 }
 
+                db.NetworkSegments.RemoveRange(await db.NetworkSegments.Where(s => s.NetworkId == id).ToListAsync(cancellationToken));
                 db.Networks.Remove(row);
                 return true;
             },

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace L2Gateway.Tests;
+
+/// <summary>
+/// The OpenStack lab of <c>../shared/testbed/openstack</c> (real Keystone, Neutron, RabbitMQ), which
+/// <c>run-tests</c> brings up once per run. Tests read its coordinates from <c>$OSV_DIR/osv.env</c> and its users'
+/// credentials from the <c>*-openrc</c> files, and run the real <c>openstack</c> client against it.
+/// </summary>
+public static class OpenStackLab
+{
+    // The openstack client takes a second of CPU to start: a few at a time keep the machine's two cores usable.
+    private static readonly SemaphoreSlim ClientSlots = new(2, 2);
+
+    public static string Directory => Environment.GetEnvironmentVariable("OSV_DIR") is { Length: > 0 } d ? d : "/tmp/osvtep";
+
+    private static readonly Lazy<Dictionary<string, string>> Coordinates = new(() => ReadExports(Path.Combine(Directory, "osv.env")));
+
+    /// <summary>Keystone's public endpoint as the lab's catalog gives it (with <c>/v3</c>).</summary>
+    public static Uri KeystoneUrl => new(Coordinates.Value["KEYSTONE"]);
+
+    public static Uri NeutronUrl => new(Coordinates.Value["NEUTRON"]);
+
+    /// <summary>The <c>OS_*</c> variables of a lab user: <c>admin</c> or <c>demo</c>.</summary>
+    public static Dictionary<string, string> Credentials(string user) => ReadExports(Path.Combine(Directory, user + "-openrc"));
+
+    private static Dictionary<string, string> ReadExports(string file)
+    {
+        if (!File.Exists(file))
+        {
+            throw new InvalidOperationException(
+                $"the OpenStack lab is not up ({file} is missing): run-tests brings it up with ../shared/testbed/openstack/up.sh");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in File.ReadAllLines(file))
+        {
+            foreach (var word in line.Replace("export ", "", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = word.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0)
+                {
+                    values[word[..eq]] = word[(eq + 1)..];
+                }
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>Runs the real <c>openstack</c> client as <paramref name="user"/>; returns its output, or fails the test.</summary>
+    public static async Task<string> OpenStackAsync(string user, params string[] args)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add("/usr/bin/openstack");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in Credentials(user))
+        {
+            start.Environment[key] = value;
+        }
+
+        await ClientSlots.WaitAsync();
+        try
+        {
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                throw new TimeoutException($"openstack {string.Join(' ', args)} did not finish in 2 minutes and was killed");
+            }
+
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"openstack {string.Join(' ', args)} failed ({process.ExitCode}): {await error}");
+            }
+
+            return (await output).Trim();
+        }
+        finally
+        {
+            ClientSlots.Release();
+        }
+    }
+
+    /// <summary>A new token of <paramref name="user"/>, issued by Keystone through the openstack client.</summary>
+    public static Task<string> IssueTokenAsync(string user) => OpenStackAsync(user, "token", "issue", "-f", "value", "-c", "id");
+
+    public static Task RevokeTokenAsync(string token) => OpenStackAsync("admin", "token", "revoke", token);
+
+    /// <summary>The id of a lab project (<c>admin</c>, <c>demo</c>, <c>service</c>).</summary>
+    public static Task<string> ProjectIdAsync(string name) => OpenStackAsync("admin", "project", "show", name, "-f", "value", "-c", "id");
+
+    public static string Ini(params (string Section, string Key, string Value)[] entries)
+    {
+        var text = new StringBuilder();
+        foreach (var section in entries.GroupBy(e => e.Section))
+        {
+            text.Append('[').Append(section.Key).Append("]\n");
+            foreach (var (_, key, value) in section)
+            {
+                text.Append(key).Append(" = ").Append(value).Append('\n');
+            }
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>A clock that moves only when told: token expiry and cache entries checked to the second, without waiting.</summary>
+public sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset now = start;
+
+    public void Advance(TimeSpan by) => now += by;
+
+    public override DateTimeOffset GetUtcNow() => now;
+}
