@@ -98,7 +98,7 @@ public sealed class KeystoneTokenSource : IDisposable
             var (token, issued, expires) = await IssueAsync(cancellationToken);
             var lifetime = expires - issued;
             var renewBefore = lifetime / 2 < MaxRenewBefore ? lifetime / 2 : MaxRenewBefore;
-            current = new HeldToken(token, time.GetUtcNow() + lifetime - renewBefore);
+            Volatile.Write(ref current, new HeldToken(token, time.GetUtcNow() + lifetime - renewBefore));
             Issued++;
             return token;
         }
@@ -111,17 +111,9 @@ public sealed class KeystoneTokenSource : IDisposable
     /// <summary>Forgets <paramref name="token"/> if it is still the current one (the server refused it).</summary>
     public void Invalidate(string token)
     {
-        fetching.Wait();
-        try
+        if (Volatile.Read(ref current) is { } held && held.Token == token)
         {
-            if (current?.Token == token)
-            {
-                current = null;
-            }
-        }
-        finally
-        {
-            fetching.Release();
+            Interlocked.CompareExchange(ref current, null, held);
         }
     }
 
