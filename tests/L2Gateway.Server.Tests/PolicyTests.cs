@@ -1,5 +1,8 @@
 using System.Net;
 using L2Gateway.Server.Api;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
@@ -265,4 +268,118 @@ public sealed class PolicyRuleTests
             File.Delete(file);
         }
     }
+}
+
+/// <summary>A server whose policy gives every rule a role of its own name: role <c>update_host</c> passes rule update_host only.</summary>
+public sealed class RolePerRuleServerFixture : ServerFixture
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-policy-" + Guid.NewGuid().ToString("N"));
+
+    protected override Task<string> DatabaseUrlAsync()
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllLines(Path.Combine(directory, "policy.json"), ["{", string.Join(",\n", Policy.DefaultRules.Keys.Select(r => $"\"{r}\": \"role:{r}\"")), "}"]);
+        return Task.FromResult("sqlite:///" + Path.Combine(directory, "db.sqlite").TrimStart('/'));
+    }
+
+    protected override void Configure(ServerOptions options) => options.PolicyFile = Path.Combine(directory, "policy.json");
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+}
+
+/// <summary>Each endpoint checks the rule named for its action, and every such rule has a default.</summary>
+public sealed class EndpointRuleTests(RolePerRuleServerFixture server) : IClassFixture<RolePerRuleServerFixture>
+{
+    /// <summary>Every route the server maps (other than the version and extension documents) and the rule it checks.</summary>
+    private static readonly (string Method, string Route, string Rule)[] Table =
+    [
+        ("POST", "/v2.0/l2-gateways", "create_l2_gateway"),
+        ("GET", "/v2.0/l2-gateways", "get_l2_gateway"),
+        ("GET", "/v2.0/l2-gateways/{id}", "get_l2_gateway"),
+        ("PUT", "/v2.0/l2-gateways/{id}", "update_l2_gateway"),
+        ("DELETE", "/v2.0/l2-gateways/{id}", "delete_l2_gateway"),
+        ("POST", "/v2.0/l2-gateway-connections", "create_l2_gateway_connection"),
+        ("GET", "/v2.0/l2-gateway-connections", "get_l2_gateway_connection"),
+        ("GET", "/v2.0/l2-gateway-connections/{id}", "get_l2_gateway_connection"),
+        ("DELETE", "/v2.0/l2-gateway-connections/{id}", "delete_l2_gateway_connection"),
+        ("POST", "/v2.0/networks", "create_network"),
+        ("GET", "/v2.0/networks", "get_network"),
+        ("GET", "/v2.0/networks/{id}", "get_network"),
+        ("PUT", "/v2.0/networks/{id}", "update_network"),
+        ("DELETE", "/v2.0/networks/{id}", "delete_network"),
+        ("GET", "/v2.0/networks/{id}/l2gw-fdb", "get_network"),
+        ("POST", "/v2.0/ports", "create_port"),
+        ("GET", "/v2.0/ports", "get_port"),
+        ("GET", "/v2.0/ports/{id}", "get_port"),
+        ("PUT", "/v2.0/ports/{id}", "update_port"),
+        ("DELETE", "/v2.0/ports/{id}", "delete_port"),
+        ("POST", "/v2.0/hosts", "create_host"),
+        ("GET", "/v2.0/hosts", "get_host"),
+        ("GET", "/v2.0/hosts/{id}", "get_host"),
+        ("PUT", "/v2.0/hosts/{id}", "update_host"),
+        ("DELETE", "/v2.0/hosts/{id}", "delete_host"),
+        ("GET", "/v2.0/l2-gateway-switches", "get_l2_gateway_switch"),
+        ("GET", "/v2.0/l2-gateway-switches/{name}", "get_l2_gateway_switch"),
+        ("GET", "/v2.0/agents", "get_agent"),
+        ("GET", "/v2.0/agents/{id}", "get_agent"),
+        ("DELETE", "/v2.0/agents/{id}", "delete_agent"),
+        ("POST", "/v2.0/l2gw-agent/report", "report_l2gw_agent"),
+        ("GET", "/v2.0/l2gw-agent/desired-state", "report_l2gw_agent"),
+    ];
+
+    public static TheoryData<string, string, string> Endpoints()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var (method, route, rule) in Table)
+        {
+            data.Add(method, route, rule);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task An_endpoint_checks_the_rule_of_its_action(string method, string route, string rule)
+    {
+        Assert.Contains(rule, Policy.DefaultRules.Keys);
+        var path = route.Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal).Replace("{name}", "sw-none", StringComparison.Ordinal);
+        var body = method is "POST" or "PUT" ? "{}" : null;
+        using var withRule = server.Client(roles: rule);
+        var (status, answer) = await withRule.SendAsync(new HttpMethod(method), path, body);
+        Assert.True(status is not (HttpStatusCode.Forbidden or HttpStatusCode.InternalServerError), $"{method} {route} with role {rule}: {(int)status} {answer?.ToJsonString()}");
+
+        using var withEveryOtherRule = server.Client(roles: string.Join(',', Policy.DefaultRules.Keys.Where(r => r != rule)));
+        Assert.Equal(HttpStatusCode.Forbidden, (await withEveryOtherRule.SendAsync(new HttpMethod(method), path, body)).Status);
+    }
+
+    [Fact]
+    public void The_table_covers_every_route()
+    {
+        var routes = server.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (m, (e.RoutePattern.RawText ?? "").TrimEnd('/'))))
+            .Where(r => r.Item2.StartsWith("/v2.0/", StringComparison.Ordinal) && !r.Item2.StartsWith("/v2.0/extensions", StringComparison.Ordinal))
+            .Order().ToList();
+        Assert.Equal(Table.Select(t => (t.Method, t.Route)).Order(), routes);
+    }
+
+    [Fact]
+    public async Task Updating_a_host_is_update_host_not_create_host()
+    {
+        using var creator = server.Client(roles: "create_host");
+        var host = await creator.CreateAsync("/v2.0/hosts", "host", """{"host":{"name":"h-update","tunnel_ip":"10.0.0.9"}}""");
+        Assert.Equal(HttpStatusCode.Forbidden, (await creator.PutAsync($"/v2.0/hosts/{host["id"]}", """{"host":{"tunnel_ip":"10.0.0.10"}}""")).Status);
+        using var updater = server.Client(roles: "update_host");
+        var (status, updated) = await updater.PutAsync($"/v2.0/hosts/{host["id"]}", """{"host":{"tunnel_ip":"10.0.0.10"}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("10.0.0.10", (string?)updated!["host"]!["tunnel_ip"]);
+    }
+
+    [Fact]
+    public void Update_host_defaults_like_the_other_host_rules() =>
+        Assert.All(["create_host", "get_host", "delete_host"], r => Assert.Equal(Policy.DefaultRules[r], Policy.DefaultRules["update_host"]));
 }
