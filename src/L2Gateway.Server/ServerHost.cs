@@ -98,6 +98,9 @@ public static class ServerHost
             k.Listen(endpoint);
         });
         builder.Services.AddSingleton(options);
+
+        // The clock of heartbeats and long polls; tests put a manual one in its place (configure runs after this).
+        builder.Services.AddSingleton(TimeProvider.System);
         if (keystone is not null)
         {
             builder.Services.AddSingleton(keystone);
