@@ -1,4 +1,5 @@
 using System.Globalization;
+using L2Gateway.Core;
 
 namespace L2Gateway.Agent;
 
@@ -121,7 +122,7 @@ public sealed class AgentOptions
             CaCertificateBasePath = Get("ovsdb:l2_gw_agent_ca_cert_base_path"),
             PeriodicInterval = GetInt("ovsdb:periodic_interval", 20, 1),
             SocketTimeout = GetInt("ovsdb:socket_timeout", 30, 1),
-            EnableManager = Get("ovsdb:enable_manager") is { } m && (m.Equals("true", StringComparison.OrdinalIgnoreCase) || m == "1"),
+            EnableManager = Get("ovsdb:enable_manager") is { } m && IniValues.ParseBoolean("ovsdb.enable_manager", m),
             ManagerTableListeningPort = GetInt("ovsdb:manager_table_listening_port", 6632, 1),
             MaxConnectionRetries = GetInt("ovsdb:max_connection_retries", 10, 0),
             Keystone = KeystoneCredentials.FromIni(ini),

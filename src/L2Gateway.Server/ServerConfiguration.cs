@@ -1,4 +1,5 @@
 using System.Globalization;
+using L2Gateway.Core;
 
 namespace L2Gateway.Server;
 
@@ -87,7 +88,7 @@ public static class ServerConfiguration
             return null;
         }
 
-        var options = new ServerOptions { ForceNoAuth = forceNoAuth || IsTrue(ini.GetValueOrDefault("DEFAULT:force_noauth")), ConfigFile = ini };
+        var options = new ServerOptions { ForceNoAuth = forceNoAuth || Boolean(ini, "DEFAULT:force_noauth"), ConfigFile = ini };
         if (Get("--bind") is { } bind)
         {
             options.Bind = bind;
@@ -124,7 +125,23 @@ public static class ServerConfiguration
         return options;
     }
 
-    private static bool IsTrue(string? value) => value is not null && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+    /// <summary>An INI boolean as oslo.config reads it; false when absent or empty, an error when not a boolean.</summary>
+    private static bool Boolean(Dictionary<string, string> ini, string key)
+    {
+        if (ini.GetValueOrDefault(key) is not { Length: > 0 } value)
+        {
+            return false;
+        }
+
+        try
+        {
+            return IniValues.ParseBoolean(key.Replace(':', '.'), value);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+    }
 
     /// <summary>Reads an oslo.config-style INI file into <c>SECTION:key</c> pairs.</summary>
     public static Dictionary<string, string> ReadIni(string path)

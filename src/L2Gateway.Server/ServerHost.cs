@@ -79,9 +79,13 @@ public static class ServerHost
         {
             policy = options.PolicyFile is { Length: > 0 } file ? Policy.Load(file) : new Policy();
         }
-        catch (Exception e) when (e is IOException or YamlDotNet.Core.YamlException or InvalidCastException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or YamlDotNet.Core.YamlException or UnauthorizedAccessException)
         {
             throw new ConfigurationException($"cannot read policy file '{options.PolicyFile}': {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException($"invalid policy file '{options.PolicyFile}': {e.Message}");
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -94,6 +98,9 @@ public static class ServerHost
             k.Listen(endpoint);
         });
         builder.Services.AddSingleton(options);
+
+        // The clock of heartbeats and long polls; tests put a manual one in its place (configure runs after this).
+        builder.Services.AddSingleton(TimeProvider.System);
         if (keystone is not null)
         {
             builder.Services.AddSingleton(keystone);

@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using L2Gateway.Core;
 using L2Gateway.Core.Planning;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
@@ -12,7 +14,12 @@ public sealed class ShortHeartbeatServerFixture : ServerFixture
 
     protected override Task<string> DatabaseUrlAsync() => Task.FromResult("sqlite:///" + Path.Combine(directory, "db.sqlite").TrimStart('/'));
 
+    /// <summary>The server's clock: heartbeats age and long polls run out only when a test moves it.</summary>
+    public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
+
     protected override void Configure(ServerOptions options) => options.AgentDownTime = 2;
+
+    protected override void Configure(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(Clock);
 
     public override async Task DisposeAsync()
     {
@@ -57,7 +64,12 @@ public sealed class AgentApiTests(ShortHeartbeatServerFixture server) : IClassFi
         Assert.Contains(list!["agents"]!.AsArray(), a => (string?)a!["id"] == id);
 
         Assert.Equal(HttpStatusCode.Conflict, (await api.DeleteAsync($"/v2.0/agents/{id}")).Status);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        // Alive until agent_down_time (2 s) has passed since the last heartbeat, to the tick; dead from then on.
+        server.Clock.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromTicks(1));
+        (_, agent) = await api.GetAsync($"/v2.0/agents/{id}");
+        Assert.True((bool)agent!["agent"]!["alive"]!);
+        server.Clock.Advance(TimeSpan.FromTicks(1));
         (_, agent) = await api.GetAsync($"/v2.0/agents/{id}");
         Assert.False((bool)agent!["agent"]!["alive"]!);
         Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/v2.0/agents/{id}")).Status);
@@ -78,8 +90,9 @@ public sealed class AgentApiTests(ShortHeartbeatServerFixture server) : IClassFi
         Assert.Equal(SwitchDesiredState.Empty(sw).Revision, empty.Revision);
 
         // An agent that has that revision waits; a new connection answers the wait.
+        // The server arming the poll's 20 s timer is the event that proves the poll reached it and is held.
         var waiting = DesiredAsync(api, $"switch={sw}&known={empty.Revision}&wait=20");
-        await Task.Delay(300);
+        await server.Clock.ArmedAsync(TimeSpan.FromSeconds(20)).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(waiting.IsCompleted);
 
         var vni = 30_000 + Environment.ProcessId % 10_000;
@@ -132,5 +145,21 @@ public sealed class AgentApiTests(ShortHeartbeatServerFixture server) : IClassFi
         var unknown = await DesiredAsync(api, $"switch={sw}&known=0123456789abcdef");
         Assert.Equal(whole.Revision, unknown.Switches.Single().Revision);
         Assert.Empty(unknown.Deltas!);
+    }
+
+    [Fact]
+    public async Task A_long_poll_with_nothing_new_answers_empty_when_its_wait_runs_out()
+    {
+        using var api = server.Client();
+        var sw = "sw-" + Guid.NewGuid().ToString("N")[..6];
+        await ReportAsync(api, "agent-" + Guid.NewGuid().ToString("N")[..6], Switch(sw, null));
+        var current = (await DesiredAsync(api, $"switch={sw}")).Switches.Single();
+
+        var waiting = DesiredAsync(api, $"switch={sw}&known={current.Revision}&wait=20");
+        await server.Clock.ArmedAsync(TimeSpan.FromSeconds(20)).WaitAsync(TimeSpan.FromSeconds(30));
+        server.Clock.Advance(TimeSpan.FromSeconds(20));
+        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Empty(answer.Switches);
+        Assert.Empty(answer.Deltas!);
     }
 }

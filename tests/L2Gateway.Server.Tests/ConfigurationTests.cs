@@ -74,4 +74,51 @@ public class ConfigurationTests
         Assert.Equal(provider, settings.Provider);
         Assert.DoesNotContain("secret", settings.Display, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("True", true)]
+    [InlineData("YES", true)]
+    [InlineData("on", true)]
+    [InlineData("1", true)]
+    [InlineData("false", false)]
+    [InlineData("No", false)]
+    [InlineData("OFF", false)]
+    [InlineData("0", false)]
+    [InlineData("", false)]
+    public void Ini_booleans_are_read_as_oslo_config_reads_them(string value, bool expected)
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, $"[DEFAULT]\nforce_noauth = {value}\n");
+        try
+        {
+            Assert.Equal(expected, ServerConfiguration.Load(["--config-file", file], NoEnvironment).ForceNoAuth);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("Ture")]
+    [InlineData("enabled")]
+    [InlineData("2")]
+    [InlineData("y")]
+    public void An_ini_boolean_that_is_not_one_is_an_error_naming_the_option(string value)
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, $"[DEFAULT]\nforce_noauth = {value}\n");
+        try
+        {
+            var error = Assert.Throws<ConfigurationException>(() => ServerConfiguration.Load(["--config-file", file], NoEnvironment));
+            Assert.Contains("force_noauth", error.Message, StringComparison.Ordinal);
+            Assert.Contains($"'{value}'", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', error.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

@@ -32,6 +32,11 @@ public abstract class ServerFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Replaces services of the server (after its own registrations), e.g. its clock.</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         var options = new ServerOptions
@@ -41,7 +46,7 @@ public abstract class ServerFixture : IAsyncLifetime
             DataDir = Path.Combine(Path.GetTempPath(), "l2gw-test-" + Guid.NewGuid().ToString("N")),
         };
         Configure(options);
-        App = ServerHost.Build(options);
+        App = ServerHost.Build(options, Configure);
         await ServerHost.StartAsync(App);
         BaseUrl = new Uri(ServerHost.Urls(App)[0]);
     }

@@ -103,15 +103,20 @@ public static class AgentEndpoints
     /// the wait runs out (then with an empty list). A switch whose known revision the server still remembers
     /// gets a delta from it; any other gets its whole state.
     /// </summary>
-    private static async Task<IResult> DesiredState(HttpContext http, Policy policy, DesiredStateService desired)
+    private static async Task<IResult> DesiredState(HttpContext http, Policy policy, DesiredStateService desired, TimeProvider time)
     {
         policy.Authorize("report_l2gw_agent", http.Caller());
         var switches = http.Request.Query["switch"].Select(s => s ?? "").ToList();
         var known = http.Request.Query["known"].Select(s => s ?? "").ToList();
         var wait = int.TryParse(http.Request.Query["wait"], out var w) ? Math.Clamp(w, 0, 60) : 0;
         await desired.Ready.WaitAsync(TimeSpan.FromSeconds(30), http.RequestAborted);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        timeout.CancelAfter(TimeSpan.FromSeconds(wait));
+        using var waited = wait > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(wait), time) : new CancellationTokenSource();
+        if (wait == 0)
+        {
+            await waited.CancelAsync();
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, waited.Token);
         while (true)
         {
             var next = desired.NextChange;

@@ -428,7 +428,7 @@ public static class CatalogEndpoints
 
     private static async Task<IResult> UpdateHost(HttpContext http, string id, Policy policy, CatalogService catalog)
     {
-        policy.Authorize("create_host", http.Caller());
+        policy.Authorize("update_host", http.Caller());
         var body = await Http.ReadResourceAsync(http, "host", ["tunnel_ip"]);
         var tunnel = body.OptionalString("tunnel_ip") is { } t ? ParseIp(t) : null;
         var row = await catalog.UpdateHostAsync(id, h => h.TunnelIp = tunnel ?? h.TunnelIp, http.RequestAborted);

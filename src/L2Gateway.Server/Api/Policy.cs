@@ -4,10 +4,10 @@ using YamlDotNet.RepresentationModel;
 namespace L2Gateway.Server.Api;
 
 /// <summary>
-/// oslo.policy-style rules: each API call names a rule; a rule is a small expression over the caller
-/// (<c>role:X</c>, <c>rule:NAME</c>, <c>project_id:%(project_id)s</c>, <c>@</c>, <c>!</c>, <c>""</c>) joined by
-/// <c>or</c> / <c>and</c> / <c>not</c>. The defaults are the reference's: every gateway and connection call is
-/// admin-only. A YAML policy file overrides any rule by name.
+/// oslo.policy rules: each API call names a rule (<c>create_X</c>, <c>get_X</c>, <c>update_X</c>, <c>delete_X</c>); a
+/// rule is an expression in oslo.policy's language (see <see cref="PolicyParser"/>) over the caller and the target
+/// resource. Every rule is parsed once, when the policy loads. The defaults are the reference's: every gateway and
+/// connection call is admin-only. A policy file (YAML or JSON) overrides any rule by name.
 /// </summary>
 public sealed class Policy
 {
@@ -34,6 +34,7 @@ public sealed class Policy
         ["delete_port"] = "rule:admin_or_owner",
         ["create_host"] = "rule:admin_only",
         ["get_host"] = "rule:admin_only",
+        ["update_host"] = "rule:admin_only",
         ["delete_host"] = "rule:admin_only",
         ["get_agent"] = "rule:admin_only",
         ["delete_agent"] = "rule:admin_only",
@@ -41,29 +42,59 @@ public sealed class Policy
         ["report_l2gw_agent"] = "rule:admin_only",
     };
 
-    private readonly Dictionary<string, string> rules;
+    private readonly Dictionary<string, PolicyCheck> rules;
 
+    /// <summary>
+    /// The defaults with <paramref name="overrides"/> on top, every rule parsed now. Throws
+    /// <see cref="FormatException"/> naming the rule that cannot be read or that refers back to itself.
+    /// </summary>
     public Policy(IReadOnlyDictionary<string, string>? overrides = null)
     {
-        rules = new Dictionary<string, string>(Defaults, StringComparer.Ordinal);
+        var texts = new Dictionary<string, string>(Defaults, StringComparer.Ordinal);
         foreach (var (name, rule) in overrides ?? new Dictionary<string, string>())
         {
-            rules[name] = rule;
+            texts[name] = rule;
         }
+
+        rules = new Dictionary<string, PolicyCheck>(StringComparer.Ordinal);
+        foreach (var (name, text) in texts)
+        {
+            try
+            {
+                rules[name] = PolicyParser.Parse(text);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"policy rule '{name}' (\"{text}\"): {e.Message}", e);
+            }
+        }
+
+        RefuseCycles();
     }
 
-    /// <summary>Reads a policy file (YAML or JSON, a map of rule name to expression).</summary>
+    /// <summary>The rules the server names, each with its default (the reference's).</summary>
+    public static IReadOnlyDictionary<string, string> DefaultRules => Defaults;
+
+    /// <summary>Reads a policy file (YAML or JSON, a map of rule name to rule text).</summary>
     public static Policy Load(string path)
     {
         using var reader = new StreamReader(path);
         var yaml = new YamlStream();
         yaml.Load(reader);
         var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (yaml.Documents.Count > 0 && yaml.Documents[0].RootNode is YamlMappingNode map)
+        if (yaml.Documents.Count > 0)
         {
+            if (yaml.Documents[0].RootNode is not YamlMappingNode map)
+            {
+                throw new FormatException("a policy file is a map of rule name to rule");
+            }
+
             foreach (var (key, value) in map.Children)
             {
-                overrides[((YamlScalarNode)key).Value ?? ""] = (value as YamlScalarNode)?.Value ?? "";
+                var name = (key as YamlScalarNode)?.Value ?? throw new FormatException($"a rule name must be text, not '{key}'");
+                overrides[name] = value is YamlScalarNode scalar
+                    ? scalar.Value ?? ""
+                    : throw new FormatException($"policy rule '{name}': a rule is one line of text (the list form is not supported)");
             }
         }
 
@@ -85,75 +116,84 @@ public sealed class Policy
     }
 
     /// <summary>Whether the caller may act on a resource of <paramref name="targetProject"/>.</summary>
-    public bool Check(string action, RequestContext caller, string targetProject)
+    public bool Check(string action, RequestContext caller, string targetProject) =>
+        Check(action, caller, new Dictionary<string, string>(StringComparer.Ordinal) { ["project_id"] = targetProject, ["tenant_id"] = targetProject });
+
+    /// <summary>
+    /// Whether rule <paramref name="action"/> lets the caller act on a resource with attributes
+    /// <paramref name="target"/> (the <c>%(key)s</c> of generic checks). A rule the server does not define is a bug
+    /// of the server, not a denial: it throws, as oslo.policy's <c>authorize</c> does for an unregistered rule.
+    /// </summary>
+    public bool Check(string action, RequestContext caller, IReadOnlyDictionary<string, string> target)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return Evaluate(rules.TryGetValue(action, out var rule) ? rule : "rule:admin_only", caller, targetProject, 0);
+        ArgumentNullException.ThrowIfNull(target);
+        if (!Defaults.ContainsKey(action) || !rules.TryGetValue(action, out var rule))
+        {
+            throw new InvalidOperationException($"policy rule '{action}' has no default: every rule the server checks must have one");
+        }
+
+        return rule.Allows(new PolicyScope(Credentials(caller), target, rules));
     }
 
     /// <summary>Whether the caller sees every project's resources, or only their own.</summary>
     public bool SeesAllProjects(string action, RequestContext caller) =>
         Check(action, caller, "\u0000no-such-project\u0000");
 
-    private bool Evaluate(string expression, RequestContext caller, string target, int depth)
+    /// <summary>
+    /// The caller as oslo.policy's generic checks see it. A caller without a project has no <c>project_id</c> at all,
+    /// so that it owns nothing (not even resources without a project).
+    /// </summary>
+    private static Dictionary<string, object> Credentials(RequestContext caller)
     {
-        if (depth > 16)
+        var credentials = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            return false;
-        }
-
-        var text = expression.Trim();
-        if (text.Length == 0 || text == "@")
-        {
-            return true;
-        }
-
-        var orParts = Split(text, " or ");
-        if (orParts.Count > 1)
-        {
-            return orParts.Any(p => Evaluate(p, caller, target, depth + 1));
-        }
-
-        var andParts = Split(text, " and ");
-        if (andParts.Count > 1)
-        {
-            return andParts.All(p => Evaluate(p, caller, target, depth + 1));
-        }
-
-        if (text.StartsWith("not ", StringComparison.Ordinal))
-        {
-            return !Evaluate(text[4..], caller, target, depth + 1);
-        }
-
-        if (text.StartsWith('(') && text.EndsWith(')'))
-        {
-            return Evaluate(text[1..^1], caller, target, depth + 1);
-        }
-
-        if (text == "!")
-        {
-            return false;
-        }
-
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            return false;
-        }
-
-        var kind = text[..colon];
-        var value = text[(colon + 1)..];
-        return kind switch
-        {
-            "role" => caller.Roles.Contains(value, StringComparer.OrdinalIgnoreCase),
-            "rule" => rules.TryGetValue(value, out var rule) && Evaluate(rule, caller, target, depth + 1),
-            "project_id" or "tenant_id" when value is "%(project_id)s" or "%(tenant_id)s" =>
-                caller.ProjectId.Length > 0 && caller.ProjectId == target,
-            "project_id" or "tenant_id" => caller.ProjectId == value,
-            _ => false,
+            ["roles"] = caller.Roles,
+            ["is_admin"] = caller.IsAdmin,
         };
+        if (caller.ProjectId.Length > 0)
+        {
+            credentials["project_id"] = caller.ProjectId;
+            credentials["tenant_id"] = caller.ProjectId;
+        }
+
+        if (caller.UserId.Length > 0)
+        {
+            credentials["user_id"] = caller.UserId;
+        }
+
+        return credentials;
     }
 
-    private static List<string> Split(string text, string separator) =>
-        [.. text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    /// <summary>A rule that reaches itself through <c>rule:</c> references would never finish: refused at load.</summary>
+    private void RefuseCycles()
+    {
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        var path = new List<string>();
+        void Visit(string name)
+        {
+            if (path.IndexOf(name) is var at and >= 0)
+            {
+                throw new FormatException($"policy rule '{name}' refers back to itself: {string.Join(" -> ", path[at..].Append(name).Select(n => "rule:" + n))}");
+            }
+
+            if (!done.Add(name) || !rules.TryGetValue(name, out var rule))
+            {
+                return;
+            }
+
+            path.Add(name);
+            foreach (var next in rule.References())
+            {
+                Visit(next);
+            }
+
+            path.RemoveAt(path.Count - 1);
+        }
+
+        foreach (var name in rules.Keys)
+        {
+            Visit(name);
+        }
+    }
 }

@@ -12,9 +12,9 @@ public sealed record SwitchState(string Switch, string Status, string Reason);
 public sealed record ConnectionState(string Status, string Reason, IReadOnlyList<SwitchState> Switches);
 
 /// <summary>Agents' heartbeats and reports, and what follows from them: inventory, learned MACs, connection status.</summary>
-public sealed class AgentService(Store store, DesiredStateService desired, ServerOptions options)
+public sealed class AgentService(Store store, DesiredStateService desired, ServerOptions options, TimeProvider time)
 {
-    private static long Now() => DateTime.UtcNow.Ticks;
+    private long Now() => time.GetUtcNow().UtcTicks;
 
     public bool IsAlive(AgentRow agent)
     {
