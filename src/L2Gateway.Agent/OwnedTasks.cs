@@ -29,7 +29,8 @@ internal sealed class OwnedTasks(ILogger logger, string owner)
 
     private async Task RunAsync(string what, Func<Task> work, Action<Exception>? onFault)
     {
-        await Task.Yield(); // never run the work inline on the actor's loop
+        // The work starts on the caller's thread (the actor's loop) up to its first await, as an awaited call
+        // would: a transaction's first bytes then go out without waiting for a thread of the pool.
         try
         {
             await work();
