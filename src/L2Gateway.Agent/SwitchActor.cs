@@ -141,8 +141,8 @@ public sealed class SwitchActor : IAsyncDisposable
     /// <summary>The loop and the periodic tick alone (tests post the replica's events themselves).</summary>
     internal void StartLoop()
     {
+        periodic = time.CreateTimer(_ => Post(new SwitchEvent.Tick(TickKind.Periodic, 0)), null, periodicInterval, Timeout.InfiniteTimeSpan);
         loop = Task.Run(RunAsync, CancellationToken.None);
-        periodic = time.CreateTimer(_ => Post(new SwitchEvent.Tick(TickKind.Periodic, 0)), null, periodicInterval, periodicInterval);
     }
 
     /// <summary>Hands the actor a new desired state for one of its switches.</summary>
@@ -189,6 +189,9 @@ public sealed class SwitchActor : IAsyncDisposable
                     }
                 }
 
+                // The periodic pass is for a quiet switch: it comes after an interval without events, so that
+                // the minute's sweep never lands in the middle of a burst of work.
+                periodic?.Change(periodicInterval, Timeout.InfiniteTimeSpan);
                 Reconcile();
                 Publish();
                 if (collectDue)

@@ -45,7 +45,10 @@ internal abstract record SwitchEvent
 
 internal enum TickKind
 {
-    /// <summary>The periodic pass (and, once <see cref="SwitchActor.SweepInterval"/> has passed, a full comparison).</summary>
+    /// <summary>
+    /// The periodic pass, after the periodic interval without any event (and, once <see cref="SwitchActor.SweepInterval"/>
+    /// has passed since the last, a full comparison).
+    /// </summary>
     Periodic,
 
     /// <summary>The pause after a failed pass is over.</summary>
