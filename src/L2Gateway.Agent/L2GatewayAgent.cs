@@ -19,7 +19,7 @@ public sealed class L2GatewayAgent : BackgroundService
     private readonly ILogger<L2GatewayAgent> logger;
     private readonly ServerLink server;
     private readonly KeystoneTokenSource? tokens;
-    private readonly List<SwitchSession> sessions = [];
+    private readonly List<SwitchActor> sessions = [];
     private readonly Lock sessionsLock = new();
     private readonly ILoggerFactory loggers;
     private ManagerListener? manager;
@@ -47,7 +47,7 @@ public sealed class L2GatewayAgent : BackgroundService
         }
     }
 
-    public IReadOnlyList<SwitchSession> Sessions
+    public IReadOnlyList<SwitchActor> Sessions
     {
         get
         {
@@ -61,7 +61,7 @@ public sealed class L2GatewayAgent : BackgroundService
     /// <summary>The passive-mode listener's address, once it listens.</summary>
     public System.Net.IPEndPoint? ManagerEndPoint => manager?.LocalEndPoint;
 
-    private SwitchSession AddSession(OvsdbHost host, string endpoint, Func<CancellationToken, Task<OvsdbClient>>? connect)
+    private SwitchActor AddSession(OvsdbHost host, string endpoint, Func<CancellationToken, Task<OvsdbClient>>? connect)
     {
         var replicaOptions = new OvsdbReplicaOptions
         {
@@ -83,7 +83,7 @@ public sealed class L2GatewayAgent : BackgroundService
             MaxReconnectAttempts = -1,
             Connect = connect,
         };
-        var session = new SwitchSession(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name));
+        var session = new SwitchActor(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name));
         session.Changed += OnSessionChanged;
         lock (sessionsLock)
         {
@@ -109,21 +109,22 @@ public sealed class L2GatewayAgent : BackgroundService
         logger.LogInformation("l2gw agent {Host} serving {Count} switch database(s), server {Server}", options.Host, Sessions.Count, options.ServerUrl);
         foreach (var session in Sessions)
         {
-            await session.StartAsync();
+            session.Start();
         }
 
         var loops = new List<Task> { DesiredStateLoopAsync(stoppingToken), ReportLoopAsync(stoppingToken) };
         if (options.EnableManager)
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
-            manager = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false }, options.UseTls ? TlsFor : null, logger);
-            manager.SwitchArrived += (name, peer) =>
+            var listener = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false }, options.UseTls ? TlsFor : null, logger);
+            listener.SwitchArrived += (name, peer) =>
             {
-                var session = AddSession(new OvsdbHost(name, peer, 0), peer, ct => manager.NextAsync(name, ct));
-                _ = session.StartAsync();
+                var session = AddSession(new OvsdbHost(name, peer, 0), peer, ct => listener.NextAsync(name, ct));
+                session.Start();
                 OnSessionChanged();
             };
-            manager.Start();
+            listener.Start();
+            manager = listener; // published once it listens
             logger.LogInformation("listening for switches on {Endpoint} (enable_manager)", manager.LocalEndPoint);
             loops.Add(manager.RunAsync(stoppingToken));
         }

@@ -187,15 +187,20 @@ public sealed class AgentTests
         sw.WipeAndRestart();
         await ConvergesToAsync(sw, expected, "switch database wiped and restarted");
 
+        // While no agent serves the switch, a hand deletes one of the product's rows and alters another: the
+        // restarted agent must repair both (so it is seen doing something, not only finding the rows in place).
         await agent.DisposeAsync();
+        sw.Vtep($"del-ucast-remote {net} 02:00:00:00:00:01 -- set Logical_Switch {net} tunnel_key=1");
+        Assert.NotEqual(expected, await ContentAsync(sw));
         agent = await RunningAgent.StartAsync(server.Url, "agent-c", sw);
-        await Task.Delay(1000);
-        await ConvergesToAsync(sw, expected, "agent restarted");
+        await ConvergesToAsync(sw, expected, "agent restarted: what changed while it was down is repaired");
 
-        // The switch is away while a port is added: the change lands when it is back.
+        // The switch is away while a port is added: the change lands when it is back. The switch comes back only
+        // once the agent has seen it go and holds the desired state with the new port.
         sw.Kill();
+        await Eventually.HoldsAsync(() => Task.FromResult(!agent.IsConnected("tor1")), "the agent sees the switch gone");
         await PortAsync(server, net, "02:00:00:00:00:02", "192.168.0.2", "compute1");
-        await Task.Delay(500);
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.Wants("tor1", "02:00:00:00:00:02")), "the agent holds the port added during the outage");
         sw.Start();
         expected = [.. expected.Append($"UCAST 02:00:00:00:00:02 192.168.0.2 {net} 10.0.0.11").Order(StringComparer.Ordinal)];
         await ConvergesToAsync(sw, expected, "change made during an outage");
@@ -210,7 +215,7 @@ public sealed class AgentTests
         var first = await RunningAgent.StartAsync(server.Url, "agent-1", sw);
         await Eventually.HoldsAsync(() => Task.FromResult(first.IsWriter("tor1")), "first agent writes");
         await using var second = await RunningAgent.StartAsync(server.Url, "agent-2", sw);
-        await Task.Delay(500);
+        await Eventually.HoldsAsync(() => Task.FromResult(second.IsStandingBy("tor1")), "the switch queues the second agent's lock request");
         Assert.False(second.IsWriter("tor1"));
 
         await server.PostAsync("/v2.0/hosts", """{"host":{"name":"compute1","tunnel_ip":"10.0.0.11"}}""");
@@ -243,10 +248,11 @@ public sealed class AgentTests
 
         // An operator's tool takes the lock: the agent must leave the switch alone while it is held elsewhere.
         var thief = await L2Gateway.Ovsdb.OvsdbClient.ConnectAsync(sw.Endpoint);
-        await thief.StealAsync(SwitchSession.LockName);
+        await thief.StealAsync(SwitchActor.LockName);
         await Eventually.HoldsAsync(() => Task.FromResult(!agent.IsWriter("tor1")), "the agent knows it lost the lock");
         await PortAsync(server, net, "02:00:00:00:00:01", "192.168.0.1", "compute1");
-        await Task.Delay(1500);
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.Wants("tor1", "02:00:00:00:00:01")), "the agent's loop handled the new port");
+        Assert.False(agent.IsWriter("tor1"));
         Assert.Equal(programmed, await ContentAsync(sw));
 
         // Released: the agent was waiting for it, takes it back and writes what it held back.
@@ -298,7 +304,7 @@ public sealed class AgentTests
         await using var server = await Controller.StartAsync();
         var port = SwitchDb.FreePort();
         await using var agent = await RunningAgent.StartPassiveAsync(server.Url, "agent-p", port);
-        await Task.Delay(200);
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.Listening), "the agent listens for switches");
         sw.Vtep($"set-manager tcp:127.0.0.1:{port}");
         await SwitchKnownAsync(server, "tor1");
 
@@ -366,7 +372,7 @@ public sealed class AgentTests
         await using var server = await Controller.StartAsync();
         var port = SwitchDb.FreePort();
         await using var agent = await RunningAgent.StartPassiveTlsAsync(server.Url, "agent-ptls", port, certs);
-        await Task.Delay(200);
+        await Eventually.HoldsAsync(() => Task.FromResult(agent.Listening), "the agent listens for switches");
 
         // A plain connection is not a switch: refused, and the listener goes on.
         using (var plain = new System.Net.Sockets.TcpClient())

@@ -326,7 +326,21 @@ public sealed class RunningAgent : IAsyncDisposable
         return new RunningAgent(agent);
     }
 
-    public bool IsWriter(string database) => agent.Sessions.Single(s => s.Host.Name == database).Writer;
+    public bool IsWriter(string database) => Session(database).Writer;
+
+    public bool IsConnected(string database) => Session(database).Connected;
+
+    /// <summary>Whether the switch queued this agent's request for the writer lock (another agent holds it).</summary>
+    public bool IsStandingBy(string database) => Session(database).Status.StandingBy;
+
+    /// <summary>Whether the session's loop has taken in a desired state of <paramref name="database"/> with a remote row for <paramref name="mac"/>.</summary>
+    public bool Wants(string database, string mac) =>
+        Session(database).Status.Desired.TryGetValue(database, out var state) && state.UcastRemotes.Any(u => u.Mac == mac);
+
+    /// <summary>Whether the passive-mode listener is up.</summary>
+    public bool Listening => agent.ManagerEndPoint is not null;
+
+    private SwitchActor Session(string database) => agent.Sessions.Single(s => s.Host.Name == database);
 
     public async ValueTask DisposeAsync()
     {
