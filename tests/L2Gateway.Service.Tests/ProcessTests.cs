@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using L2Gateway.Testing;
 
 namespace L2Gateway.Service.Tests;
 
@@ -34,11 +35,8 @@ public sealed class ProcessTests : IDisposable
 
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        using var process = Start(args);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "l2gw-service did not exit");
-        return (process.ExitCode, output.Result, error.Result);
+        var result = ChildProcess.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), .. args], TimeSpan.FromMinutes(1));
+        return (result.Exit, result.Out, result.Err);
     }
 
     private static async Task WaitForAsync(HttpClient http, string url)
