@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the API (wrk, loopback, bounded): show, list of 100 gateways, ?limit=1 over 200 gateways,
-# sequential create; on SQLite and on PostgreSQL 15; plus an ASP.NET hello-world as the machine's HTTP limit.
+# sequential create; on SQLite and on PostgreSQL (the installed server); plus an ASP.NET hello-world as the
+# machine's HTTP limit.
 # Usage: bench/api/run.sh [SECONDS]   (root, for the PostgreSQL server run as user postgres)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
 out=$(mktemp -d /tmp/l2gw-apibench.XXXX); chmod 755 "$out"
-trap 'kill $(jobs -p) 2>/dev/null; [ -n "${pgpid:-}" ] && kill $pgpid 2>/dev/null; sleep 1; rm -rf "$out"' EXIT
+# PostgreSQL's programs: pg_config's bindir when it has initdb, else the highest installed version that has it.
+pg_bindir() {
+  local dir; dir=$(pg_config --bindir 2>/dev/null || true)
+  if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return 0; fi
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return 0; }
+  done
+  echo "bench/api/run.sh: no PostgreSQL server programs (initdb) found" >&2; return 1
+}
+# On any exit: stop what runs in the background and wait for it, stop PostgreSQL (fast: it does not wait for
+# clients) and wait until it is down, then remove the folder. No step may end the cleanup early (no set -e here).
+cleanup() {
+  set +eu
+  local pids; pids=$(jobs -p)
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null; wait $pids 2>/dev/null; fi
+  if [ -f "$out/pg/data/postmaster.pid" ]; then
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$out/pg/data" -m fast -w -t 60 stop >/dev/null \
+      || echo "bench/api/run.sh: PostgreSQL in $out/pg did not stop" >&2
+  fi
+  rm -rf "$out"
+}
+trap cleanup EXIT
+pgbin=$(pg_bindir)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dotnet publish src/L2Gateway.Service -c Release -o "$out/service" -nologo -v quiet -clp:ErrorsOnly
 dotnet publish bench/api/HelloWorld -c Release -o "$out/hello" -nologo -v quiet -clp:ErrorsOnly
@@ -52,12 +75,11 @@ echo "| case | result |"
 echo "|---|---|"
 run_server sqlite "sqlite:///$out/db/l2gw.sqlite"
 
-# PostgreSQL 15 of our own: initdb in the temp dir, a free port, stopped by PID.
+# A PostgreSQL of our own: initdb in the temp dir, a free port, stopped by the cleanup (pg_ctl -m fast stop).
 pgport=$(free_port)
 mkdir -p "$out/pg"; chown postgres "$out/pg"
-runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$out/pg/data" -A trust -U postgres --locale=C >/dev/null
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$out/pg/data" -l "$out/pg/log" -w \
+runuser -u postgres -- "$pgbin/initdb" -D "$out/pg/data" -A trust -U postgres --locale=C >/dev/null
+runuser -u postgres -- "$pgbin/pg_ctl" -D "$out/pg/data" -l "$out/pg/log" -w \
   -o "-p $pgport -k $out/pg -c listen_addresses=127.0.0.1" start >/dev/null
-pgpid=$(head -1 "$out/pg/data/postmaster.pid")
 psql -h 127.0.0.1 -p "$pgport" -U postgres -qc 'CREATE DATABASE l2gw' >/dev/null
 run_server postgresql "postgresql://postgres@127.0.0.1:$pgport/l2gw"

@@ -6,7 +6,12 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 runs="${1:-20}"
 work="$(mktemp -d /tmp/l2gw-bench-cli.XXXXXX)"
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
+# On any exit: stop the server and wait until it is gone (it holds the SQLite files in $work), then remove $work.
+cleanup() {
+  set +e
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 echo "publishing the service and the client (Release)..." >&2

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using L2Gateway.Core.Planning;
 using L2Gateway.Server;
-using L2Gateway.Tests;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 
 namespace L2Gateway.Agent.Tests;

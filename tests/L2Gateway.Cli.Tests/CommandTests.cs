@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using L2Gateway.Server;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -169,10 +169,7 @@ public sealed class CommandTests(ServerFixture server) : IClassFixture<ServerFix
             + "COMP_WORDS=(l2gw connection create --def); COMP_CWORD=3; _l2gw; echo \"${COMPREPLY[@]}\"\n");
         try
         {
-            var start = new ProcessStartInfo("bash", [file]) { RedirectStandardOutput = true };
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
+            var output = ChildProcess.Run("bash", [file], TimeSpan.FromMinutes(1)).Out;
             Assert.Equal("create\n--default-segmentation-id\n", output);
         }
         finally
@@ -282,22 +279,13 @@ public sealed class CommandTests(ServerFixture server) : IClassFixture<ServerFix
 
     private static Result Run(string dll, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args)
+        var result = ChildProcess.Run("dotnet", [dll, .. args], TimeSpan.FromMinutes(1), start =>
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return new Result(process.ExitCode, output.Result, error);
+            foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal)).ToList())
+            {
+                start.Environment.Remove(key);
+            }
+        });
+        return new Result(result.Exit, result.Out, result.Err);
     }
 }

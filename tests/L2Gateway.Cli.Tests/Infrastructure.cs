@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text;
 using L2Gateway.Core;
 using L2Gateway.Server;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 
 namespace L2Gateway.Cli.Tests;
@@ -60,28 +60,19 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>The real OpenStack client with <c>--os-auth-type none</c> against this server.</summary>
     public async Task<Result> OpenStackAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (var arg in new[] { "/usr/bin/openstack", "--os-auth-type", "none", "--os-endpoint", Endpoint }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal) || k.StartsWith("CLIFF_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await output, await error);
+        var result = await ChildProcess.RunAsync(
+            "/usr/bin/python3",
+            ["/usr/bin/openstack", "--os-auth-type", "none", "--os-endpoint", Endpoint, .. args],
+            TimeSpan.FromMinutes(2),
+            start =>
+            {
+                start.StandardOutputEncoding = Encoding.UTF8;
+                foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal) || k.StartsWith("CLIFF_", StringComparison.Ordinal)).ToList())
+                {
+                    start.Environment.Remove(key);
+                }
+            });
+        return new Result(result.Exit, result.Out, result.Err);
     }
 }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using L2Gateway.Core;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
 
@@ -74,13 +75,19 @@ public sealed class SqliteServerFixture : ServerFixture
     }
 }
 
-/// <summary>A PostgreSQL 15 server of the test's own: initdb in a temp dir, a free port, stopped by PID.</summary>
+/// <summary>
+/// A PostgreSQL server of the test's own (the installed version, see <see cref="PostgresBinaries"/>): initdb in a
+/// temp dir, a free port, stopped with <c>pg_ctl -m fast</c> (killed by PID if that fails).
+/// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
-    private const string Bin = "/usr/lib/postgresql/15/bin";
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
 
     private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-pg-" + Guid.NewGuid().ToString("N"));
+    private readonly bool asRoot = Environment.UserName == "root";
     private int pid;
+
+    private static string Bin => PostgresBinaries.Directory;
 
     public int Port { get; } = Ports.Free();
 
@@ -89,15 +96,13 @@ public sealed class PostgresServer : IAsyncDisposable
     public async Task StartAsync()
     {
         Directory.CreateDirectory(directory);
-        var asRoot = Environment.UserName == "root";
         if (asRoot)
         {
             await RunAsync("chown", $"postgres {directory}");
         }
 
-        await RunAsPostgresAsync(asRoot, $"{Bin}/initdb", $"-D {directory}/data -A trust -U postgres --no-sync -E UTF8 --locale=C");
+        await RunAsPostgresAsync($"{Bin}/initdb", $"-D {directory}/data -A trust -U postgres --no-sync -E UTF8 --locale=C");
         await RunAsPostgresAsync(
-            asRoot,
             $"{Bin}/pg_ctl",
             $"-D {directory}/data -l {directory}/log -w -t 60 -o \"-p {Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
         pid = int.Parse((await File.ReadAllLinesAsync($"{directory}/data/postmaster.pid"))[0], System.Globalization.CultureInfo.InvariantCulture);
@@ -111,23 +116,15 @@ public sealed class PostgresServer : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
-    private static Task RunAsPostgresAsync(bool asRoot, string program, string arguments) =>
+    private Task RunAsPostgresAsync(string program, string arguments) =>
         asRoot ? RunAsync("runuser", $"-u postgres -- {program} {arguments}") : RunAsync(program, arguments);
 
     private static async Task RunAsync(string program, string arguments)
     {
-        var start = new ProcessStartInfo("/bin/sh", ["-c", $"{program} {arguments}"])
+        var result = await ChildProcess.RunAsync("/bin/sh", ["-c", $"{program} {arguments}"], CommandTimeout);
+        if (result.Exit != 0)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {arguments} failed ({process.ExitCode}): {await output}{await error}");
+            throw new InvalidOperationException($"{program} {arguments} failed ({result.Exit}): {result.Out}{result.Err}");
         }
     }
 
@@ -137,13 +134,21 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             try
             {
-                using var process = Process.GetProcessById(pid);
-                process.Kill();
-                await process.WaitForExitAsync();
+                // Fast: active connections are ended rather than waited for, and the server is down on return.
+                await RunAsPostgresAsync($"{Bin}/pg_ctl", $"-D {directory}/data -m fast -w -t 30 stop");
             }
-            catch (ArgumentException)
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {
-                // Already gone.
+                try
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync();
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
             }
         }
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using L2Gateway.Core;
 using L2Gateway.Server.Api;
-using L2Gateway.Tests;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 
 namespace L2Gateway.Server.Tests;

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
+using L2Gateway.Testing;
 
 namespace L2Gateway.Server.Tests;
 
@@ -8,28 +8,19 @@ public sealed class OpenStackClientTests(SqliteServerFixture server) : IClassFix
 {
     private async Task<(int Exit, string Out, string Err)> OpenStackAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "/usr/bin/openstack", "--os-auth-type", "none", "--os-endpoint", server.BaseUrl.ToString().TrimEnd('/') }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // The client must not pick up an operator's cloud settings from the environment.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        var result = await ChildProcess.RunAsync(
+            "/usr/bin/python3",
+            ["/usr/bin/openstack", "--os-auth-type", "none", "--os-endpoint", server.BaseUrl.ToString().TrimEnd('/'), .. args],
+            TimeSpan.FromMinutes(2),
+            start =>
+            {
+                // The client must not pick up an operator's cloud settings from the environment.
+                foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OS_", StringComparison.Ordinal)).ToList())
+                {
+                    start.Environment.Remove(key);
+                }
+            });
+        return (result.Exit, result.Out, result.Err);
     }
 
     private async Task<JsonNode> JsonAsync(params string[] args)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using L2Gateway.Testing;
 
 namespace L2Gateway.Service.Tests;
 
@@ -34,11 +35,8 @@ public sealed class ProcessTests : IDisposable
 
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        using var process = Start(args);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "l2gw-service did not exit");
-        return (process.ExitCode, output.Result, error.Result);
+        var result = ChildProcess.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), .. args], TimeSpan.FromMinutes(1));
+        return (result.Exit, result.Out, result.Err);
     }
 
     private static async Task WaitForAsync(HttpClient http, string url)
@@ -127,7 +125,7 @@ public sealed class ProcessTests : IDisposable
     public async Task The_embedded_agent_reports_with_the_service_users_credentials_under_keystone()
     {
         var port = FreePort();
-        var keystone = L2Gateway.Tests.OpenStackLab.KeystoneUrl.ToString();
+        var keystone = L2Gateway.Testing.OpenStackLab.KeystoneUrl.ToString();
         var ini = Path.Combine(dir, "l2gw.ini");
         (string, string, string)[] common =
         [
@@ -141,12 +139,12 @@ public sealed class ProcessTests : IDisposable
         ];
 
         // Without credentials the embedded agent could not report: refused at start, in one line.
-        File.WriteAllText(ini, L2Gateway.Tests.OpenStackLab.Ini(common));
+        File.WriteAllText(ini, L2Gateway.Testing.OpenStackLab.Ini(common));
         var (code, _, error) = Run("server", "--config-file", ini);
         Assert.Equal(2, code);
         Assert.Contains("[keystone_authtoken] username", error, StringComparison.Ordinal);
 
-        File.WriteAllText(ini, L2Gateway.Tests.OpenStackLab.Ini(
+        File.WriteAllText(ini, L2Gateway.Testing.OpenStackLab.Ini(
         [
             .. common,
             ("keystone_authtoken", "auth_url", keystone),
@@ -158,7 +156,7 @@ public sealed class ProcessTests : IDisposable
         try
         {
             using var http = new HttpClient();
-            http.DefaultRequestHeaders.Add("X-Auth-Token", await L2Gateway.Tests.OpenStackLab.IssueTokenAsync("admin"));
+            http.DefaultRequestHeaders.Add("X-Auth-Token", await L2Gateway.Testing.OpenStackLab.IssueTokenAsync("admin"));
             var url = $"http://127.0.0.1:{port}/v2.0/agents?host=embedded-ks";
             await WaitForAsync(http, url);
             var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -1,4 +1,4 @@
-namespace L2Gateway.Server.Tests;
+namespace L2Gateway.Testing;
 
 /// <summary>
 /// A clock that moves only when the test says so. Its timers fire on <see cref="Advance"/>, and

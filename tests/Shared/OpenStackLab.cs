@@ -1,18 +1,14 @@
-using System.Diagnostics;
 using System.Text;
 
-namespace L2Gateway.Tests;
+namespace L2Gateway.Testing;
 
 /// <summary>
 /// The OpenStack lab of <c>../shared/testbed/openstack</c> (real Keystone, Neutron, RabbitMQ), which
 /// <c>run-tests</c> brings up once per run. Tests read its coordinates from <c>$OSV_DIR/osv.env</c> and its users'
 /// credentials from the <c>*-openrc</c> files, and run the real <c>openstack</c> client against it.
 /// </summary>
-public static class OpenStackLab
+internal static class OpenStackLab
 {
-    // The openstack client takes a second of CPU to start: a few at a time keep the machine's two cores usable.
-    private static readonly SemaphoreSlim ClientSlots = new(2, 2);
-
     public static string Directory => Environment.GetEnvironmentVariable("OSV_DIR") is { Length: > 0 } d ? d : "/tmp/osvtep";
 
     private static readonly Lazy<Dictionary<string, string>> Coordinates = new(() => ReadExports(Path.Combine(Directory, "osv.env")));
@@ -52,51 +48,16 @@ public static class OpenStackLab
     /// <summary>Runs the real <c>openstack</c> client as <paramref name="user"/>; returns its output, or fails the test.</summary>
     public static async Task<string> OpenStackAsync(string user, params string[] args)
     {
-        var start = new ProcessStartInfo("/usr/bin/python3")
+        var result = await ChildProcess.RunAsync("/usr/bin/python3", ["/usr/bin/openstack", .. args], TimeSpan.FromMinutes(2), start =>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add("/usr/bin/openstack");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in Credentials(user))
-        {
-            start.Environment[key] = value;
-        }
-
-        await ClientSlots.WaitAsync();
-        try
-        {
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            try
+            foreach (var (key, value) in Credentials(user))
             {
-                await process.WaitForExitAsync(timeout.Token);
+                start.Environment[key] = value;
             }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                throw new TimeoutException($"openstack {string.Join(' ', args)} did not finish in 2 minutes and was killed");
-            }
-
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"openstack {string.Join(' ', args)} failed ({process.ExitCode}): {await error}");
-            }
-
-            return (await output).Trim();
-        }
-        finally
-        {
-            ClientSlots.Release();
-        }
+        });
+        return result.Exit == 0
+            ? result.Out.Trim()
+            : throw new InvalidOperationException($"openstack {string.Join(' ', args)} failed ({result.Exit}): {result.Err}");
     }
 
     /// <summary>A new token of <paramref name="user"/>, issued by Keystone through the openstack client.</summary>
@@ -121,14 +82,4 @@ public static class OpenStackLab
 
         return text.ToString();
     }
-}
-
-/// <summary>A clock that moves only when told: token expiry and cache entries checked to the second, without waiting.</summary>
-public sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset now = start;
-
-    public void Advance(TimeSpan by) => now += by;
-
-    public override DateTimeOffset GetUtcNow() => now;
 }
