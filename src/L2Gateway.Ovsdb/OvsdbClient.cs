@@ -843,6 +843,13 @@ public sealed class OvsdbClient : IAsyncDisposable
             return;
         }
 
+        // Counted before anyone can observe the close through Completion.
+        if (reason is not null)
+        {
+            _metrics?.Error(reason is OvsdbProtocolException ? "protocol" : "disconnect", _tag);
+            _logger.LogWarning("OVSDB connection to {Endpoint} lost: {Reason}", Endpoint, reason.Message);
+        }
+
         _closed.TrySetResult(reason);
         _closing.Cancel();
         try
@@ -851,12 +858,6 @@ public sealed class OvsdbClient : IAsyncDisposable
         }
         catch (IOException)
         {
-        }
-
-        if (reason is not null)
-        {
-            _metrics?.Error(reason is OvsdbProtocolException ? "protocol" : "disconnect", _tag);
-            _logger.LogWarning("OVSDB connection to {Endpoint} lost: {Reason}", Endpoint, reason.Message);
         }
 
         var failure = new OvsdbConnectionException(

@@ -183,6 +183,7 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
     public async Task Cancelling_a_blocked_transact_sends_cancel_and_keeps_the_connection()
     {
         await using var client = await OvsdbClient.ConnectAsync(_server.TcpEndpoint);
+        await client.GetSchemaAsync(Db); // cached: TransactAsync queues its request before it returns
         using var cts = new CancellationTokenSource();
         var blocked = client.TransactAsync(Db, [BlockingWait()], cts.Token);
 

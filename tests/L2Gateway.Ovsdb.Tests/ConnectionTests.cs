@@ -182,6 +182,8 @@ public class ConnectionTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbSe
             Assert.InRange(Total("ovsdb.client.bytes.received"), 60, 400);
             Assert.Equal(0, Total("ovsdb.client.requests.in_flight"));
 
+            // With the schema cached, TransactAsync queues its request before it returns: the echo goes after it.
+            await client.GetSchemaAsync(Db);
             using var cts = new CancellationTokenSource();
             var blocked = client.TransactAsync(Db, [Op.Wait("Global").Columns("other_config").Until(true).Row(new Dictionary<string, Data.OvsdbDatum> { ["other_config"] = Data.OvsdbDatum.Map(("never", "true")) })], cts.Token);
             await client.EchoAsync(["after"]);
