@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using L2Gateway.Ovsdb.Connection;
 using L2Gateway.Ovsdb.Operations;
 using L2Gateway.Ovsdb.Protocol;
 using L2Gateway.Ovsdb.Schema;
+using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Ovsdb;
 
@@ -36,17 +39,23 @@ public sealed class OvsdbLockEventArgs(string lockName) : EventArgs
 
 /// <summary>
 /// One RFC 7047 JSON-RPC connection. Requests may be issued concurrently; replies are matched by id.
-/// The read loop answers the server's "echo" requests, probes the server when the link is idle,
-/// and dispatches "update"/"update2"/"update3"/"locked"/"stolen" notifications.
+/// Three tasks own the connection (docs/design.md, "The OVSDB connection"): the read loop only parses and
+/// dispatches (completes calls, queues the reply to the server's "echo" on the control lane, hands
+/// notifications to the event queue); one writer task writes whole messages, control messages first; one
+/// event task runs subscriber code (events, monitor callbacks) in order, so that it can never block the socket.
+/// Every fatal path goes through <see cref="Close"/>.
 /// </summary>
 public sealed class OvsdbClient : IAsyncDisposable
 {
     private readonly Stream _stream;
-    private const int WriteChunk = 64 * 1024;
-    private byte[]? _writeChunk;
     private readonly PipeReader _pipe;
     private readonly JsonRpcReader _reader;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly MessageWriter _writer;
+    private readonly EventQueue _events;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly OvsdbMetrics? _metrics;
+    private readonly KeyValuePair<string, object?> _tag;
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ConcurrentDictionary<string, MonitorRegistration> _monitors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DatabaseSchema> _schemas = new(StringComparer.Ordinal);
@@ -56,18 +65,27 @@ public sealed class OvsdbClient : IAsyncDisposable
     private readonly OvsdbClientOptions _options;
     private long _nextId;
     private long _echoesAnswered;
-    private long _lastReceive = Environment.TickCount64;
+    private long _lastReceive;
+    private long _received;
     private int _closeStarted;
     private Task? _readLoop;
     private Task? _probeLoop;
+    private Task? _writeLoop;
 
     private OvsdbClient(Stream stream, string endpoint, OvsdbClientOptions options)
     {
         _stream = stream;
         _options = options;
         Endpoint = endpoint;
+        _time = options.TimeProvider;
+        _lastReceive = _time.GetTimestamp();
+        _logger = options.LoggerFactory.CreateLogger<OvsdbClient>();
+        _metrics = OvsdbMetrics.For(options.MeterFactory);
+        _tag = new("server.address", endpoint);
         _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
         _reader = new JsonRpcReader(_pipe, options.MaxMessageSize);
+        _writer = new MessageWriter(stream, SendFailed, ClosedError, _metrics, _tag);
+        _events = new EventQueue(_logger, $"OVSDB connection to {endpoint}", _ => _metrics?.Error("handler", _tag));
     }
 
     public string Endpoint { get; }
@@ -87,13 +105,13 @@ public sealed class OvsdbClient : IAsyncDisposable
     /// <summary>How many "echo" requests from the peer (its inactivity probes) this client has answered.</summary>
     public long EchoRequestsAnswered => Interlocked.Read(ref _echoesAnswered);
 
-    /// <summary>Raised once, from the thread that detected the close.</summary>
+    /// <summary>Raised once, after every event queued before the close; on the connection's event task.</summary>
     public event EventHandler<OvsdbConnectionStateChangedEventArgs>? Disconnected;
 
-    /// <summary>"locked" notification: a lock requested earlier has been acquired.</summary>
+    /// <summary>"locked" notification: a lock requested earlier has been acquired (on the connection's event task).</summary>
     public event EventHandler<OvsdbLockEventArgs>? LockAcquired;
 
-    /// <summary>"stolen" notification: another client stole a lock this client held.</summary>
+    /// <summary>"stolen" notification: another client stole a lock this client held (on the connection's event task).</summary>
     public event EventHandler<OvsdbLockEventArgs>? LockStolen;
 
     /// <summary>
@@ -102,16 +120,12 @@ public sealed class OvsdbClient : IAsyncDisposable
     public static async Task<OvsdbClient> ConnectAsync(string endpoint, OvsdbClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new OvsdbClientOptions();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (options.ConnectTimeout != Timeout.InfiniteTimeSpan)
-        {
-            timeout.CancelAfter(options.ConnectTimeout);
-        }
-
+        using var limit = options.ConnectTimeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(options.ConnectTimeout, options.TimeProvider);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
         Stream stream;
         try
         {
-            stream = await OpenStreamAsync(endpoint, options, timeout.Token);
+            stream = await OpenStreamAsync(endpoint, options, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -135,10 +149,12 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     private void Start()
     {
+        _writeLoop = Task.Run(() => _writer.RunAsync(_closing.Token));
         _readLoop = Task.Run(ReadLoopAsync);
         if (_options.InactivityProbe > TimeSpan.Zero)
         {
-            _probeLoop = Task.Run(ProbeLoopAsync);
+            // Called here rather than on the pool: its first timer exists when FromStream returns (exact fake-clock tests).
+            _probeLoop = ProbeLoopAsync();
         }
     }
 
@@ -154,7 +170,7 @@ public sealed class OvsdbClient : IAsyncDisposable
                     var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                     try
                     {
-                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(rest), ct);
+                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(rest), ct).ConfigureAwait(false);
                         return new NetworkStream(socket, ownsSocket: true);
                     }
                     catch
@@ -173,15 +189,15 @@ public sealed class OvsdbClient : IAsyncDisposable
                     {
                         if (IPAddress.TryParse(host, out var ip))
                         {
-                            await socket.ConnectAsync(new IPEndPoint(ip, port), ct);
+                            await socket.ConnectAsync(new IPEndPoint(ip, port), ct).ConfigureAwait(false);
                         }
                         else
                         {
-                            await socket.ConnectAsync(host, port, ct);
+                            await socket.ConnectAsync(host, port, ct).ConfigureAwait(false);
                         }
 
                         var network = new NetworkStream(socket, ownsSocket: true);
-                        return scheme == "tcp" ? network : await AuthenticateAsync(network, host, options, ct);
+                        return scheme == "tcp" ? network : await AuthenticateAsync(network, host, options, ct).ConfigureAwait(false);
                     }
                     catch
                     {
@@ -230,11 +246,11 @@ public sealed class OvsdbClient : IAsyncDisposable
                 TargetHost = host,
                 ClientCertificates = [clientCert],
                 RemoteCertificateValidationCallback = (_, cert, _, _) => ChainsTo(cert, ca),
-            }, ct);
+            }, ct).ConfigureAwait(false);
         }
         catch
         {
-            await ssl.DisposeAsync();
+            await ssl.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -264,14 +280,14 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     public async Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken cancellationToken = default)
     {
-        var r = await CallAsync("list_dbs", _ => { }, cancellationToken);
+        var r = await CallAsync("list_dbs", _ => { }, cancellationToken).ConfigureAwait(false);
         return [.. r.EnumerateArray().Select(e => e.GetString()!)];
     }
 
     /// <summary>"get_schema"; the result is cached and used to validate and decode later calls.</summary>
     public async Task<DatabaseSchema> GetSchemaAsync(string database, CancellationToken cancellationToken = default)
     {
-        var r = await CallAsync("get_schema", w => w.WriteStringValue(database), cancellationToken);
+        var r = await CallAsync("get_schema", w => w.WriteStringValue(database), cancellationToken).ConfigureAwait(false);
         var schema = DatabaseSchema.Parse(r);
         _schemas[database] = schema;
         return schema;
@@ -280,7 +296,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     public DatabaseSchema? GetCachedSchema(string database) => _schemas.TryGetValue(database, out var s) ? s : null;
 
     private async ValueTask<DatabaseSchema> SchemaAsync(string database, CancellationToken ct) =>
-        GetCachedSchema(database) ?? await GetSchemaAsync(database, ct);
+        GetCachedSchema(database) ?? await GetSchemaAsync(database, ct).ConfigureAwait(false);
 
     /// <summary>
     /// "transact". Operations are validated against the schema first (<see cref="OvsdbSchemaException"/>).
@@ -289,7 +305,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     /// </summary>
     public async Task<TransactResult> TransactAsync(string database, IReadOnlyList<Operation> operations, CancellationToken cancellationToken = default)
     {
-        var schema = await SchemaAsync(database, cancellationToken);
+        var schema = await SchemaAsync(database, cancellationToken).ConfigureAwait(false);
         if (_options.ValidateOperations)
         {
             foreach (var op in operations)
@@ -306,8 +322,8 @@ public sealed class OvsdbClient : IAsyncDisposable
                 {
                     op.WriteTo(w);
                 }
-            }, cancellationToken)
-            : await CallCoreAsync("transact", (id, ct) => StreamTransactionAsync(id, database, operations, ct), null, null, cancellationToken);
+            }, cancellationToken).ConfigureAwait(false)
+            : await CallCoreAsync("transact", id => new OutgoingMessage((stream, ct) => StreamTransactionAsync(stream, id, database, operations, ct)), false, null, null, cancellationToken).ConfigureAwait(false);
         return TransactResult.Parse(r, operations, schema);
     }
 
@@ -323,14 +339,16 @@ public sealed class OvsdbClient : IAsyncDisposable
             {
                 w.WriteStringValue(s);
             }
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         return [.. r.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText())];
     }
 
     /// <summary>
-    /// Starts a monitor. <paramref name="onUpdate"/> is called on the connection's read loop, first with
-    /// the initial reply and then for each notification, strictly in the order the server sent them.
-    /// Returns the initial reply.
+    /// Starts a monitor. <paramref name="onUpdate"/> is called on the connection's event task (never on the read
+    /// loop), first with the initial reply and then for each notification, strictly in the order the server sent
+    /// them; the call completes after <paramref name="onUpdate"/> has taken the initial reply. An exception from
+    /// <paramref name="onUpdate"/> closes the connection (its owner missed an update and must resynchronise), except
+    /// on the initial reply, where it fails this call. Returns the initial reply.
     /// </summary>
     public async Task<MonitorUpdate> MonitorAsync(
         string database,
@@ -341,7 +359,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         string? lastTransactionId = null,
         CancellationToken cancellationToken = default)
     {
-        var schema = await SchemaAsync(database, cancellationToken);
+        var schema = await SchemaAsync(database, cancellationToken).ConfigureAwait(false);
         foreach (var r in requests)
         {
             var table = schema.GetTable(r.Table);
@@ -368,10 +386,9 @@ public sealed class OvsdbClient : IAsyncDisposable
             MonitorMethod.MonitorCond => "monitor_cond",
             _ => "monitor_cond_since",
         };
-        MonitorUpdate? initial = null;
         try
         {
-            await CallCoreAsync(name, w =>
+            await CallCoreAsync(name, id => new OutgoingMessage(JsonRpcWriter.Request(name, w =>
             {
                 w.WriteStringValue(database);
                 w.WriteStringValue(monitorId);
@@ -400,12 +417,7 @@ public sealed class OvsdbClient : IAsyncDisposable
                 {
                     w.WriteStringValue(lastTransactionId ?? Guid.Empty.ToString("D"));
                 }
-            }, result =>
-            {
-                // Runs on the read loop so the initial state is applied before any later notification.
-                initial = ParseInitial(registration, result);
-                registration.OnUpdate(initial);
-            }, null, cancellationToken);
+            }, id)), false, registration, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -413,7 +425,7 @@ public sealed class OvsdbClient : IAsyncDisposable
             throw;
         }
 
-        return initial!;
+        return registration.Initial!;
     }
 
     private static MonitorUpdate ParseInitial(MonitorRegistration m, JsonElement result)
@@ -433,7 +445,7 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     public async Task MonitorCancelAsync(string monitorId, CancellationToken cancellationToken = default)
     {
-        await CallAsync("monitor_cancel", w => w.WriteStringValue(monitorId), cancellationToken);
+        await CallAsync("monitor_cancel", w => w.WriteStringValue(monitorId), cancellationToken).ConfigureAwait(false);
         _monitors.TryRemove(monitorId, out _);
     }
 
@@ -441,7 +453,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     public async Task<bool> LockAsync(string lockName, CancellationToken cancellationToken = default)
     {
         ValidateLockName(lockName);
-        var r = await CallAsync("lock", w => w.WriteStringValue(lockName), cancellationToken);
+        var r = await ControlCallAsync("lock", lockName, cancellationToken).ConfigureAwait(false);
         return r.TryGetProperty("locked", out var l) && l.ValueKind == JsonValueKind.True;
     }
 
@@ -449,7 +461,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     public async Task StealAsync(string lockName, CancellationToken cancellationToken = default)
     {
         ValidateLockName(lockName);
-        await CallAsync("steal", w => w.WriteStringValue(lockName), cancellationToken);
+        await ControlCallAsync("steal", lockName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Lock names are RFC 7047 &lt;id&gt;s: [a-zA-Z_][a-zA-Z0-9_]*.</summary>
@@ -463,7 +475,7 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     public async Task UnlockAsync(string lockName, CancellationToken cancellationToken = default)
     {
-        await CallAsync("unlock", w => w.WriteStringValue(lockName), cancellationToken);
+        await ControlCallAsync("unlock", lockName, cancellationToken).ConfigureAwait(false);
         _lockWaiters.TryRemove(lockName, out _);
     }
 
@@ -471,32 +483,35 @@ public sealed class OvsdbClient : IAsyncDisposable
     public async Task AcquireLockAsync(string lockName, CancellationToken cancellationToken = default)
     {
         var waiter = _lockWaiters.GetOrAdd(lockName, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (await LockAsync(lockName, cancellationToken))
+        if (await LockAsync(lockName, cancellationToken).ConfigureAwait(false))
         {
             waiter.TrySetResult();
         }
 
-        await waiter.Task.WaitAsync(cancellationToken);
+        await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Lock requests go on the control lane: a writer must not lose its lock behind its own bulk write.</summary>
+    private Task<JsonElement> ControlCallAsync(string method, string lockName, CancellationToken ct) =>
+        CallCoreAsync(method, id => new OutgoingMessage(JsonRpcWriter.Request(method, w => w.WriteStringValue(lockName), id)), true, null, null, ct);
 
     // ---------------------------------------------------------------- JSON-RPC core
 
     /// <summary>Sends a request with the default call timeout and returns its "result".</summary>
     public Task<JsonElement> CallAsync(string method, Action<Utf8JsonWriter> writeParams, CancellationToken cancellationToken = default) =>
-        CallCoreAsync(method, writeParams, null, null, cancellationToken);
+        CallCoreAsync(method, id => new OutgoingMessage(JsonRpcWriter.Request(method, writeParams, id)), false, null, null, cancellationToken);
 
     public Task<JsonElement> CallAsync(string method, Action<Utf8JsonWriter> writeParams, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        CallCoreAsync(method, writeParams, null, timeout, cancellationToken);
+        CallCoreAsync(method, id => new OutgoingMessage(JsonRpcWriter.Request(method, writeParams, id)), false, null, timeout, cancellationToken);
 
-    private Task<JsonElement> CallCoreAsync(string method, Action<Utf8JsonWriter> writeParams, Action<JsonElement>? inReadLoop, TimeSpan? timeout, CancellationToken ct) =>
-        CallCoreAsync(method, (id, c) => WriteAsync(JsonRpcWriter.Request(method, writeParams, id), c), inReadLoop, timeout, ct);
-
-    private async Task<JsonElement> CallCoreAsync(string method, Func<long, CancellationToken, Task> send, Action<JsonElement>? inReadLoop, TimeSpan? timeout, CancellationToken ct)
+    private async Task<JsonElement> CallCoreAsync(string method, Func<long, OutgoingMessage> build, bool control, MonitorRegistration? monitor, TimeSpan? timeout, CancellationToken ct)
     {
         ThrowIfClosed();
+        ct.ThrowIfCancellationRequested();
         var id = Interlocked.Increment(ref _nextId);
-        var call = new PendingCall(method, inReadLoop);
+        var call = new PendingCall(method, monitor);
         _pending[id] = call;
+        _metrics?.InFlight(1, _tag);
         try
         {
             if (!IsConnected)
@@ -504,51 +519,51 @@ public sealed class OvsdbClient : IAsyncDisposable
                 ThrowIfClosed();
             }
 
-            await send(id, ct);
+            var request = build(id);
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            request.Written = written;
+            request.Cancellation = ct;
+            _writer.Enqueue(request, control);
             var limit = timeout ?? _options.CallTimeout;
             try
             {
-                return await call.Task.WaitAsync(limit, ct);
+                // The timeout runs from the moment the request is on the socket, as it always has: writing a
+                // 100,000-row transaction is not the server being slow.
+                await written.Task.WaitAsync(ct).ConfigureAwait(false);
+                return await call.Task.WaitAsync(limit, _time, ct).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
+                _metrics?.Error("timeout", _tag);
                 throw new OvsdbTimeoutException($"{method} to {Endpoint}: no reply within {limit}");
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested && method == "transact" && IsConnected)
             {
-                await TrySendCancelAsync(id);
+                // Harmless when the request was dropped before it started: the server ignores a cancel for an id it
+                // does not know.
+                SendCancel(id);
                 throw;
             }
         }
         finally
         {
             _pending.TryRemove(id, out _);
+            _metrics?.InFlight(-1, _tag);
         }
     }
 
-    private async Task TrySendCancelAsync(long id)
-    {
-        try
-        {
-            await WriteAsync(JsonRpcWriter.Request("cancel", w => w.WriteNumberValue(id), null), CancellationToken.None);
-        }
-        catch (OvsdbException)
-        {
-            // The connection is going away; nothing left to cancel.
-        }
-    }
+    private void SendCancel(long id) =>
+        _writer.Enqueue(new OutgoingMessage(JsonRpcWriter.Request("cancel", w => w.WriteNumberValue(id), null)), control: false);
 
     // From this many operations on, a transaction is written to the socket while it is being serialised: the
     // server parses as it receives, and the whole message (tens of MB for 100,000 rows) never sits in memory.
     private const int StreamedTransaction = 1000;
 
-    private async Task StreamTransactionAsync(long id, string database, IReadOnlyList<Operation> operations, CancellationToken ct)
+    private static async Task<long> StreamTransactionAsync(Stream stream, long id, string database, IReadOnlyList<Operation> operations, CancellationToken ct)
     {
-        await _writeLock.WaitAsync(ct);
-        try
+        var w = new Utf8JsonWriter(stream, JsonRpcWriter.WriterOptions);
+        await using (w.ConfigureAwait(false))
         {
-            ThrowIfClosed();
-            await using var w = new Utf8JsonWriter(_stream, JsonRpcWriter.WriterOptions);
             w.WriteStartObject();
             w.WriteString("method"u8, "transact"u8);
             w.WritePropertyName("params"u8);
@@ -557,9 +572,9 @@ public sealed class OvsdbClient : IAsyncDisposable
             foreach (var op in operations)
             {
                 op.WriteTo(w);
-                if (w.BytesPending >= WriteChunk)
+                if (w.BytesPending >= MessageWriter.Chunk)
                 {
-                    await w.FlushAsync(_closing.Token);
+                    await w.FlushAsync(ct).ConfigureAwait(false);
                 }
             }
 
@@ -567,72 +582,51 @@ public sealed class OvsdbClient : IAsyncDisposable
             w.WritePropertyName("id"u8);
             w.WriteNumberValue(id);
             w.WriteEndObject();
-            await w.FlushAsync(_closing.Token);
-            await _stream.FlushAsync(_closing.Token);
-        }
-        catch (Exception ex) when (ex is not OvsdbConnectionException)
-        {
-            // Part of a message may be on the wire: the connection cannot carry another one.
-            var error = new OvsdbConnectionException($"connection to {Endpoint} failed while sending: {ex.Message}", ex);
-            Close(error);
-            throw error;
-        }
-        finally
-        {
-            _writeLock.Release();
+            await w.FlushAsync(ct).ConfigureAwait(false);
+            return w.BytesCommitted;
         }
     }
 
-    /// <summary>Writes a pre-serialized message as is (benchmarks, tools).</summary>
-    public Task SendRawAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) => WriteAsync(message, cancellationToken);
-
-    private async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct)
+    /// <summary>Writes a pre-serialized message as is, queued behind other bulk messages (tests, benchmarks).</summary>
+    internal Task SendRawAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            ThrowIfClosed();
+        ThrowIfClosed();
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _writer.Enqueue(new OutgoingMessage(message) { Written = written, Cancellation = cancellationToken }, control: false);
+        return written.Task;
+    }
 
-            // Not cancellable once started: a half-written message would corrupt the stream.
-            if (bytes.Length <= WriteChunk)
-            {
-                await _stream.WriteAsync(bytes, _closing.Token);
-            }
-            else
-            {
-                // A socket keeps a reference to the last buffer it sent; passing it a 30 MB message whole would
-                // keep that message alive until the next send. Large messages go through one small buffer.
-                _writeChunk ??= new byte[WriteChunk];
-                for (var offset = 0; offset < bytes.Length; offset += WriteChunk)
-                {
-                    var part = bytes.Slice(offset, Math.Min(WriteChunk, bytes.Length - offset));
-                    part.CopyTo(_writeChunk);
-                    await _stream.WriteAsync(_writeChunk.AsMemory(0, part.Length), _closing.Token);
-                }
-            }
+    /// <summary>The writer failed mid-message: the connection goes down through the one funnel.</summary>
+    private OvsdbConnectionException SendFailed(Exception ex)
+    {
+        if (ex is OvsdbConnectionException known)
+        {
+            Close(known);
+            return known;
+        }
 
-            await _stream.FlushAsync(_closing.Token);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException || (ex is OperationCanceledException && _closing.IsCancellationRequested))
-        {
-            var error = new OvsdbConnectionException($"connection to {Endpoint} failed while sending: {ex.Message}", ex);
-            Close(error);
-            throw error;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        var error = _closed.Task.IsCompleted
+            ? ClosedError()
+            : new OvsdbConnectionException($"connection to {Endpoint} failed while sending: {ex.Message}", ex);
+        Close(error);
+        return error;
+    }
+
+    private OvsdbConnectionException ClosedError()
+    {
+        var reason = _closed.Task.IsCompleted ? _closed.Task.Result : null;
+        return new OvsdbConnectionException($"connection to {Endpoint} is closed{(reason is null ? "" : $": {reason.Message}")}", reason);
     }
 
     private void ThrowIfClosed()
     {
         if (_closed.Task.IsCompleted)
         {
-            var reason = _closed.Task.Result;
-            throw new OvsdbConnectionException($"connection to {Endpoint} is closed{(reason is null ? "" : $": {reason.Message}")}", reason);
+            throw ClosedError();
         }
     }
+
+    // ---------------------------------------------------------------- read loop: parse and dispatch, nothing else
 
     private async Task ReadLoopAsync()
     {
@@ -641,15 +635,17 @@ public sealed class OvsdbClient : IAsyncDisposable
         {
             while (true)
             {
-                var message = await _reader.ReadAsync(_closing.Token);
+                var message = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                 if (message is null)
                 {
                     reason = new OvsdbConnectionException($"connection to {Endpoint} closed by peer");
                     break;
                 }
 
-                Volatile.Write(ref _lastReceive, Environment.TickCount64);
-                await DispatchAsync(message);
+                Volatile.Write(ref _lastReceive, _time.GetTimestamp());
+                Interlocked.Increment(ref _received);
+                _metrics?.Received(_reader.LastMessageLength, _tag);
+                Dispatch(message);
             }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
@@ -666,44 +662,81 @@ public sealed class OvsdbClient : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            // A monitor callback failed; the replica behind it can no longer be trusted.
-            reason = new OvsdbException($"connection to {Endpoint} closed after a handler failed: {ex.Message}", ex);
+            reason = new OvsdbException($"connection to {Endpoint} failed reading: {ex.Message}", ex);
         }
 
         Close(reason);
     }
 
-    private async Task DispatchAsync(JsonRpcMessage message)
+    private void Dispatch(JsonRpcMessage message)
     {
         switch (message.Kind)
         {
             case JsonRpcMessageKind.Response:
                 if (message.Id.ValueKind == JsonValueKind.Number && message.Id.TryGetInt64(out var id) && _pending.TryGetValue(id, out var call))
                 {
-                    call.Complete(message);
-                }
-                else if (message.Id.ValueKind == JsonValueKind.String && message.Id.GetString() == "echo")
-                {
-                    // Reply to our own inactivity probe; receiving it is all that matters.
+                    if (call.Monitor is { } monitor && !message.IsError)
+                    {
+                        CompleteMonitor(call, monitor, message.Result);
+                    }
+                    else
+                    {
+                        call.Complete(message);
+                    }
                 }
 
+                // A string id "echo" is the reply to our inactivity probe: receiving it is all that matters.
                 break;
             case JsonRpcMessageKind.Request:
-                if (message.Method == "echo")
-                {
-                    var p = message.Params;
-                    await WriteAsync(JsonRpcWriter.Response(message.Id, w => p.WriteTo(w), null), CancellationToken.None);
-                    Interlocked.Increment(ref _echoesAnswered);
-                }
-                else
-                {
-                    await WriteAsync(JsonRpcWriter.Response(message.Id, null, "unknown method"), CancellationToken.None);
-                }
-
+                // Answered on the control lane: never behind queued bulk sends, and the read loop does not wait.
+                var reply = message.Method == "echo"
+                    ? JsonRpcWriter.Response(message.Id, message.Params.WriteTo, null)
+                    : JsonRpcWriter.Response(message.Id, null, "unknown method");
+                _writer.Enqueue(new OutgoingMessage(reply) { OnWritten = message.Method == "echo" ? CountEcho : null }, control: true);
                 break;
             default:
                 HandleNotification(message);
                 break;
+        }
+    }
+
+    private void CountEcho() => Interlocked.Increment(ref _echoesAnswered);
+
+    /// <summary>
+    /// The initial state is parsed here and handed to the monitor's callback through the event queue, so it runs
+    /// before any later notification of that monitor; the call completes once the callback has taken it.
+    /// </summary>
+    private void CompleteMonitor(PendingCall call, MonitorRegistration monitor, JsonElement result)
+    {
+        MonitorUpdate initial;
+        try
+        {
+            initial = ParseInitial(monitor, result);
+        }
+        catch (OvsdbException ex)
+        {
+            call.Fail(ex);
+            return;
+        }
+
+        var posted = _events.Post("monitor", () =>
+        {
+            try
+            {
+                monitor.OnUpdate(initial);
+            }
+            catch (Exception ex)
+            {
+                call.Fail(ex);
+                return;
+            }
+
+            monitor.Initial = initial;
+            call.Succeed(result);
+        });
+        if (!posted)
+        {
+            call.Fail(ClosedError());
         }
     }
 
@@ -715,14 +748,14 @@ public sealed class OvsdbClient : IAsyncDisposable
             case "update" or "update2" when p.GetArrayLength() == 2:
                 if (_monitors.TryGetValue(MonitorKey(p[0]), out var m))
                 {
-                    m.OnUpdate(new MonitorUpdate(m.Id, m.Method, false, false, null, TableUpdates.Parse(p[1], m.Schema, message.Method == "update2", initial: false)));
+                    PostUpdate(m, new MonitorUpdate(m.Id, m.Method, false, false, null, TableUpdates.Parse(p[1], m.Schema, message.Method == "update2", initial: false)));
                 }
 
                 break;
             case "update3" when p.GetArrayLength() == 3:
                 if (_monitors.TryGetValue(MonitorKey(p[0]), out var m3))
                 {
-                    m3.OnUpdate(new MonitorUpdate(m3.Id, m3.Method, false, false, p[1].GetString(), TableUpdates.Parse(p[2], m3.Schema, true, initial: false)));
+                    PostUpdate(m3, new MonitorUpdate(m3.Id, m3.Method, false, false, p[1].GetString(), TableUpdates.Parse(p[2], m3.Schema, true, initial: false)));
                 }
 
                 break;
@@ -733,48 +766,61 @@ public sealed class OvsdbClient : IAsyncDisposable
                     waiter.TrySetResult();
                 }
 
-                LockAcquired?.Invoke(this, new OvsdbLockEventArgs(locked));
+                _events.Post("LockAcquired", () => LockAcquired?.Invoke(this, new OvsdbLockEventArgs(locked)));
                 break;
             case "stolen" when p.GetArrayLength() == 1:
                 var stolen = p[0].GetString() ?? "";
                 _lockWaiters.TryRemove(stolen, out _);
-                LockStolen?.Invoke(this, new OvsdbLockEventArgs(stolen));
+                _events.Post("LockStolen", () => LockStolen?.Invoke(this, new OvsdbLockEventArgs(stolen)));
                 break;
         }
     }
 
+    private void PostUpdate(MonitorRegistration m, MonitorUpdate update) =>
+        _events.Post("monitor", () =>
+        {
+            try
+            {
+                m.OnUpdate(update);
+            }
+            catch (Exception ex)
+            {
+                // The monitor's owner missed an update: its copy can no longer be trusted, it must resynchronise.
+                _logger.LogError(ex, "OVSDB connection to {Endpoint}: monitor {Monitor} failed to take an update; closing", Endpoint, m.Id);
+                Close(new OvsdbException($"connection to {Endpoint} closed after monitor {m.Id} failed to take an update: {ex.Message}", ex));
+            }
+        });
+
     private static string MonitorKey(JsonElement id) => id.ValueKind == JsonValueKind.String ? id.GetString()! : id.GetRawText();
 
+    /// <summary>
+    /// After <see cref="OvsdbClientOptions.InactivityProbe"/> without receiving anything, an "echo" goes on the
+    /// control lane; if nothing at all arrives within another interval, the link is dead. One timer at a time, on
+    /// the options' clock.
+    /// </summary>
     private async Task ProbeLoopAsync()
     {
-        var interval = (long)_options.InactivityProbe.TotalMilliseconds;
-        var tick = TimeSpan.FromMilliseconds(Math.Clamp(interval / 4, 10, 1000));
-        long probeSentAt = -1;
+        var interval = _options.InactivityProbe;
         try
         {
             while (!_closing.IsCancellationRequested)
             {
-                await Task.Delay(tick, _closing.Token);
-                var now = Environment.TickCount64;
-                var last = Volatile.Read(ref _lastReceive);
-                if (probeSentAt >= 0 && last >= probeSentAt)
+                var idle = _time.GetElapsedTime(Volatile.Read(ref _lastReceive));
+                if (idle < interval)
                 {
-                    probeSentAt = -1;
-                }
-
-                if (now - last < interval)
-                {
+                    await Task.Delay(interval - idle, _time, _closing.Token).ConfigureAwait(false);
                     continue;
                 }
 
-                if (probeSentAt < 0)
+                var received = Interlocked.Read(ref _received);
+
+                // The timer first: whoever sees the probe on the wire knows the deadline is already running.
+                var deadline = Task.Delay(interval, _time, _closing.Token);
+                _writer.Enqueue(new OutgoingMessage(EchoProbe), control: true);
+                await deadline.ConfigureAwait(false);
+                if (Interlocked.Read(ref _received) == received)
                 {
-                    probeSentAt = now;
-                    await WriteAsync(EchoProbe.Value, CancellationToken.None);
-                }
-                else if (now - probeSentAt >= interval)
-                {
-                    Close(new OvsdbConnectionException($"connection to {Endpoint} is dead: no reply to an inactivity probe within {_options.InactivityProbe}"));
+                    Close(new OvsdbConnectionException($"connection to {Endpoint} is dead: no reply to an inactivity probe within {interval}"));
                     return;
                 }
             }
@@ -782,21 +828,26 @@ public sealed class OvsdbClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (OvsdbException)
-        {
-            // WriteAsync already closed the connection.
-        }
     }
 
-    private static readonly Lazy<ReadOnlyMemory<byte>> EchoProbe = new(() =>
-        "{\"method\":\"echo\",\"params\":[],\"id\":\"echo\"}"u8.ToArray());
+    private static readonly ReadOnlyMemory<byte> EchoProbe = "{\"method\":\"echo\",\"params\":[],\"id\":\"echo\"}"u8.ToArray();
 
-    /// <summary>Closes the connection: pending calls fail with <see cref="OvsdbConnectionException"/>.</summary>
+    /// <summary>
+    /// The one failure funnel: closes the connection, fails pending calls and queued sends with
+    /// <see cref="OvsdbConnectionException"/>, and queues <see cref="Disconnected"/> as the last event.
+    /// </summary>
     private void Close(Exception? reason)
     {
         if (Interlocked.Exchange(ref _closeStarted, 1) != 0)
         {
             return;
+        }
+
+        // Counted before anyone can observe the close through Completion.
+        if (reason is not null)
+        {
+            _metrics?.Error(reason is OvsdbProtocolException ? "protocol" : "disconnect", _tag);
+            _logger.LogWarning("OVSDB connection to {Endpoint} lost: {Reason}", Endpoint, reason.Message);
         }
 
         _closed.TrySetResult(reason);
@@ -822,42 +873,51 @@ public sealed class OvsdbClient : IAsyncDisposable
             waiter.TrySetException(failure);
         }
 
-        Disconnected?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(OvsdbConnectionState.Disconnected, reason));
+        _events.Post("Disconnected", () => Disconnected?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(OvsdbConnectionState.Disconnected, reason)));
+        _events.Complete();
     }
 
-    /// <summary>Closes the connection as if the link failed with <paramref name="reason"/> (tests, owners).</summary>
-    public void Abort(Exception? reason = null) => Close(reason);
+    /// <summary>Closes the connection as if the link failed with <paramref name="reason"/> (tests).</summary>
+    internal void Abort(Exception? reason = null) => Close(reason);
 
+    /// <summary>
+    /// Closes the connection and waits for its tasks, the event task included (queued events still run; a
+    /// subscriber that never returns makes this never return). Called from an event handler, it does not wait for
+    /// the event task, which then ends by itself.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         Close(null);
-        foreach (var t in new[] { _readLoop, _probeLoop })
+        foreach (var t in new[] { _readLoop, _probeLoop, _writeLoop, _events.WaitAsync() })
         {
             if (t is not null)
             {
                 try
                 {
-                    await t;
+                    await t.ConfigureAwait(false);
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
-                    // Loops report through Completion; nothing to rethrow at dispose.
+                    // The loops report through Completion and never throw; this is a bug worth a line in the log.
+                    _logger.LogError(ex, "OVSDB connection to {Endpoint}: a connection task failed", Endpoint);
                 }
             }
         }
 
-        await _pipe.CompleteAsync();
+        await _pipe.CompleteAsync().ConfigureAwait(false);
+        Debug.Assert(_pending.IsEmpty || _closed.Task.IsCompleted, "calls left pending after dispose");
 
-        // _closing and _writeLock are left to the collector: a send still in flight on another thread reads the
-        // token and releases the lock after the close, and neither holds anything once cancelled (no wait handle
-        // is ever taken from the semaphore).
+        // _closing is left to the collector: a caller still in CallCoreAsync on another thread may read its token.
     }
 
-    private sealed class PendingCall(string method, Action<JsonElement>? inReadLoop)
+    private sealed class PendingCall(string method, MonitorRegistration? monitor)
     {
         private readonly TaskCompletionSource<JsonElement> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<JsonElement> Task => _tcs.Task;
+
+        /// <summary>Set for a monitor request: its reply goes through the event queue.</summary>
+        public MonitorRegistration? Monitor => monitor;
 
         public void Complete(JsonRpcMessage reply)
         {
@@ -880,24 +940,25 @@ public sealed class OvsdbClient : IAsyncDisposable
                 return;
             }
 
-            if (inReadLoop is not null)
-            {
-                try
-                {
-                    inReadLoop(reply.Result);
-                }
-                catch (Exception ex) when (ex is OvsdbException)
-                {
-                    _tcs.TrySetException(ex);
-                    return;
-                }
-            }
-
             _tcs.TrySetResult(reply.Result);
         }
+
+        public void Succeed(JsonElement result) => _tcs.TrySetResult(result);
 
         public void Fail(Exception ex) => _tcs.TrySetException(ex);
     }
 
-    private sealed record MonitorRegistration(string Id, MonitorMethod Method, DatabaseSchema Schema, Action<MonitorUpdate> OnUpdate);
+    private sealed class MonitorRegistration(string id, MonitorMethod method, DatabaseSchema schema, Action<MonitorUpdate> onUpdate)
+    {
+        public string Id => id;
+
+        public MonitorMethod Method => method;
+
+        public DatabaseSchema Schema => schema;
+
+        public Action<MonitorUpdate> OnUpdate => onUpdate;
+
+        /// <summary>The initial reply, set on the event task once <see cref="OnUpdate"/> has taken it.</summary>
+        public MonitorUpdate? Initial { get; set; }
+    }
 }

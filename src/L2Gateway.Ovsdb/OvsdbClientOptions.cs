@@ -1,3 +1,7 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace L2Gateway.Ovsdb;
 
 public sealed class OvsdbClientOptions
@@ -27,4 +31,16 @@ public sealed class OvsdbClientOptions
 
     /// <summary>Validate every operation against the database schema before sending it.</summary>
     public bool ValidateOperations { get; set; } = true;
+
+    /// <summary>Where the connection logs (lost connections, failing event handlers); none by default.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    /// <summary>The clock of every timer and timeout of the library (inactivity probe, call and connect timeouts, reconnect backoff).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Creates the meter "L2Gateway.Ovsdb" (messages and bytes sent and received, errors, requests in flight);
+    /// null publishes no metrics.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 }

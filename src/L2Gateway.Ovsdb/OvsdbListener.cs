@@ -70,7 +70,7 @@ public sealed class OvsdbListener : IAsyncDisposable
     {
         while (true)
         {
-            var socket = await _listener.AcceptSocketAsync(cancellationToken);
+            var socket = await _listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
             socket.NoDelay = true;
             var remote = socket.RemoteEndPoint;
             var network = new NetworkStream(socket, ownsSocket: true);
@@ -86,7 +86,7 @@ public sealed class OvsdbListener : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
             {
-                await network.DisposeAsync();
+                await network.DisposeAsync().ConfigureAwait(false);
                 HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
                     OvsdbConnectionState.Disconnected, new OvsdbConnectionException($"TLS credentials for {remote} cannot be read: {ex.Message}", ex)));
                 continue;
@@ -94,7 +94,7 @@ public sealed class OvsdbListener : IAsyncDisposable
 
             if (credentials is null)
             {
-                await network.DisposeAsync();
+                await network.DisposeAsync().ConfigureAwait(false);
                 HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
                     OvsdbConnectionState.Disconnected, new OvsdbConnectionException($"no TLS credentials for {remote}: connection refused")));
                 continue;
@@ -103,19 +103,19 @@ public sealed class OvsdbListener : IAsyncDisposable
             var ssl = new SslStream(network, leaveInnerStreamOpen: false);
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(_options.ConnectTimeout);
+                using var limit = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
                 await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                 {
                     ServerCertificate = credentials.Certificate,
                     ClientCertificateRequired = true,
                     RemoteCertificateValidationCallback = (_, cert, _, _) => OvsdbClient.ChainsTo(cert, credentials.Trusted),
-                }, timeout.Token);
+                }, timeout.Token).ConfigureAwait(false);
                 return OvsdbClient.FromStream(ssl, $"ssl:{remote}", _options);
             }
             catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
             {
-                await ssl.DisposeAsync();
+                await ssl.DisposeAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
                 HandshakeFailed?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(
                     OvsdbConnectionState.Disconnected,
@@ -127,21 +127,21 @@ public sealed class OvsdbListener : IAsyncDisposable
     /// <summary>Accepts the next connection and reads its Physical_Switch names from <paramref name="database"/>.</summary>
     public async Task<AcceptedSwitch> AcceptSwitchAsync(string database = "hardware_vtep", CancellationToken cancellationToken = default)
     {
-        var client = await AcceptAsync(cancellationToken);
+        var client = await AcceptAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return new AcceptedSwitch(client, null, await IdentifyAsync(client, database, cancellationToken));
+            return new AcceptedSwitch(client, null, await IdentifyAsync(client, database, cancellationToken).ConfigureAwait(false));
         }
         catch
         {
-            await client.DisposeAsync();
+            await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
 
     public static async Task<IReadOnlyList<string>> IdentifyAsync(OvsdbClient client, string database = "hardware_vtep", CancellationToken cancellationToken = default)
     {
-        var result = (await client.TransactAsync(database, [Op.Select("Physical_Switch").Columns("name")], cancellationToken)).EnsureSuccess();
+        var result = (await client.TransactAsync(database, [Op.Select("Physical_Switch").Columns("name")], cancellationToken).ConfigureAwait(false)).EnsureSuccess();
         return [.. result.Operations[0]!.Rows!.Select(r => r.GetString("name")).Order(StringComparer.Ordinal)];
     }
 

@@ -183,11 +183,15 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
     public async Task Cancelling_a_blocked_transact_sends_cancel_and_keeps_the_connection()
     {
         await using var client = await OvsdbClient.ConnectAsync(_server.TcpEndpoint);
+        await client.GetSchemaAsync(Db); // cached: TransactAsync queues its request before it returns
         using var cts = new CancellationTokenSource();
         var blocked = client.TransactAsync(Db, [BlockingWait()], cts.Token);
-        await Task.Delay(100);
+
+        // The server answers in order: the echo sent after the transaction coming back while the transaction has
+        // not shows that the server holds the transaction.
+        Assert.Equal(["behind"], await client.EchoAsync(["behind"]));
         Assert.False(blocked.IsCompleted);
-        cts.Cancel();
+        await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked);
         Assert.Equal(["still here"], await client.EchoAsync(["still here"]));
     }
@@ -217,7 +221,7 @@ public class ClientTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServer
         await using var client = await OvsdbClient.ConnectAsync(server.TcpEndpoint, new OvsdbClientOptions { CallTimeout = Timeout.InfiniteTimeSpan });
         await client.GetSchemaAsync(Db);
         var blocked = client.TransactAsync(Db, BlockingWait());
-        await Task.Delay(100);
+        await client.EchoAsync(); // the server has the transaction (replies come in order)
         server.Kill();
         var ex = await Assert.ThrowsAsync<OvsdbConnectionException>(() => blocked.WaitAsync(Generous));
         Assert.Contains("closed by peer", ex.Message);

@@ -19,11 +19,12 @@ public class LockTests(OvsdbServerFixture fixture) : IClassFixture<OvsdbServerFi
         await Assert.ThrowsAsync<ArgumentException>(() => a.LockAsync("not-an-id"));
         Assert.True(await a.LockAsync(name));
         var bAcquired = b.AcquireLockAsync(name);
-        await Task.Delay(50);
-        Assert.False(bAcquired.IsCompleted);
 
+        // The server answers b in order: "not owner" means it has b's lock request and did not grant it, and only a
+        // "locked" notification (after a's unlock) can complete the acquisition.
         var asserted = await b.TransactAsync("hardware_vtep", Op.Assert(name));
         Assert.Equal("not owner", asserted.Error!.Error);
+        Assert.False(bAcquired.IsCompleted);
 
         await a.UnlockAsync(name);
         await bAcquired.WaitAsync(Generous);

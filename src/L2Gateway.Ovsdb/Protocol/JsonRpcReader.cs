@@ -14,16 +14,20 @@ public sealed class JsonRpcReader
         _splitter = new JsonMessageSplitter(maxMessageSize);
     }
 
+    /// <summary>The size in bytes of the message <see cref="ReadAsync"/> returned last.</summary>
+    public long LastMessageLength { get; private set; }
+
     /// <summary>Returns the next message, or null at a clean end of stream.</summary>
     public async ValueTask<JsonRpcMessage?> ReadAsync(CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            var result = await _reader.ReadAsync(cancellationToken);
+            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             if (_splitter.TryReadMessage(ref buffer, out var message))
             {
                 JsonRpcMessage parsed;
+                LastMessageLength = message.Length;
                 try
                 {
                     parsed = JsonRpcMessage.Parse(message);

@@ -1,8 +1,10 @@
 using System.Collections.Immutable;
+using L2Gateway.Ovsdb.Connection;
 using L2Gateway.Ovsdb.Data;
 using L2Gateway.Ovsdb.Operations;
 using L2Gateway.Ovsdb.Protocol;
 using L2Gateway.Ovsdb.Schema;
+using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Ovsdb.Replication;
 
@@ -31,7 +33,9 @@ public sealed class OvsdbReplicaOptions
 /// An in-memory copy of some tables of one database, kept up to date by a monitor. Reads go through
 /// immutable snapshots; the connection is re-established with exponential backoff and resynchronised
 /// with monitor_cond_since from the last transaction id when the server can, otherwise by a full dump
-/// that is reported as its differences from the previous copy.
+/// that is reported as its differences from the previous copy. Updates are applied on the connection's event
+/// task; <see cref="Changed"/> and <see cref="ConnectionStateChanged"/> are raised in order on a task of the
+/// replica's own, so a slow subscriber delays neither the socket nor the snapshot.
 /// </summary>
 public sealed class OvsdbReplica : IAsyncDisposable
 {
@@ -43,6 +47,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _applyLock = new();
+    private readonly EventQueue _events;
     private ReplicaSnapshot _snapshot = new(ImmutableDictionary<string, ReplicaTable>.Empty, null);
     private MonitorMethod? _method;
     private volatile OvsdbClient? _client;
@@ -57,6 +62,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
         _tableFilter = tables?.ToList();
         _options = options ?? new OvsdbReplicaOptions();
         _method = _options.Method;
+        _events = new EventQueue(_options.Client.LoggerFactory.CreateLogger<OvsdbReplica>(), $"replica of {database} at {endpoint}", ex => LastError = ex);
     }
 
     /// <summary>Completes when the first complete copy is available; faults if the replica gives up first.</summary>
@@ -84,9 +90,13 @@ public sealed class OvsdbReplica : IAsyncDisposable
     /// <summary>Whether the last resync could use monitor_cond_since's "found" (changes only).</summary>
     public bool LastResyncWasIncremental { get; private set; }
 
-    /// <summary>Raised after each batch of changes has been applied (on the connection's read loop; keep handlers short).</summary>
+    /// <summary>
+    /// Raised after each batch of changes has been applied, on the replica's event task (never on the read loop).
+    /// An exception from a handler is logged and kept in <see cref="LastError"/>; the next event still comes.
+    /// </summary>
     public event EventHandler<ReplicaChangedEventArgs>? Changed;
 
+    /// <summary>Raised on the replica's event task, in order with <see cref="Changed"/>.</summary>
     public event EventHandler<OvsdbConnectionStateChangedEventArgs>? ConnectionStateChanged;
 
     /// <summary>Maintains an index over <paramref name="columns"/>; call before <see cref="StartAsync"/>.</summary>
@@ -117,7 +127,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
     public async Task<TransactResult> TransactAsync(IReadOnlyList<Operation> operations, CancellationToken cancellationToken = default)
     {
         var client = _client ?? throw new OvsdbConnectionException($"replica of {_database} at {_endpoint} is not connected");
-        return await client.TransactAsync(_database, operations, cancellationToken);
+        return await client.TransactAsync(_database, operations, cancellationToken).ConfigureAwait(false);
     }
 
     private void SetState(OvsdbConnectionState state, Exception? reason)
@@ -128,7 +138,8 @@ public sealed class OvsdbReplica : IAsyncDisposable
             LastError = reason;
         }
 
-        ConnectionStateChanged?.Invoke(this, new OvsdbConnectionStateChangedEventArgs(state, reason));
+        var args = new OvsdbConnectionStateChangedEventArgs(state, reason);
+        _events.Post("ConnectionStateChanged", () => ConnectionStateChanged?.Invoke(this, args));
     }
 
     private async Task RunAsync()
@@ -142,15 +153,17 @@ public sealed class OvsdbReplica : IAsyncDisposable
             try
             {
                 SetState(OvsdbConnectionState.Connecting, null);
-                client = _options.Connect is { } connect ? await connect(ct) : await OvsdbClient.ConnectAsync(_endpoint, _options.Client, ct);
-                var schema = await client.GetSchemaAsync(_database, ct);
+                client = _options.Connect is { } connect
+                    ? await connect(ct).ConfigureAwait(false)
+                    : await OvsdbClient.ConnectAsync(_endpoint, _options.Client, ct).ConfigureAwait(false);
+                var schema = await client.GetSchemaAsync(_database, ct).ConfigureAwait(false);
                 Schema = schema;
-                await MonitorAsync(client, schema, ct);
+                await MonitorAsync(client, schema, ct).ConfigureAwait(false);
                 _client = client;
                 failures = 0;
                 SetState(OvsdbConnectionState.Connected, null);
                 _ready.TrySetResult();
-                reason = await client.Completion.WaitAsync(ct);
+                reason = await client.Completion.WaitAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -165,7 +178,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
                 _client = null;
                 if (client is not null)
                 {
-                    await client.DisposeAsync();
+                    await client.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
@@ -187,7 +200,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
             var delay = TimeSpan.FromTicks(Math.Min(_options.ReconnectMaxDelay.Ticks, _options.ReconnectInitialDelay.Ticks << Math.Min(failures - 1, 30)));
             try
             {
-                await Task.Delay(delay, ct);
+                await Task.Delay(delay, _options.Client.TimeProvider, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -218,7 +231,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
             var id = $"replica-{Interlocked.Increment(ref _monitorSeq)}";
             try
             {
-                await client.MonitorAsync(_database, id, requests, method, u => OnUpdate(schema, tables, u), Snapshot.LastTransactionId, ct);
+                await client.MonitorAsync(_database, id, requests, method, u => OnUpdate(schema, tables, u), Snapshot.LastTransactionId, ct).ConfigureAwait(false);
                 _method = method;
                 return;
             }
@@ -254,15 +267,9 @@ public sealed class OvsdbReplica : IAsyncDisposable
 
         if (changes.Count > 0 || initial)
         {
-            try
-            {
-                Changed?.Invoke(this, new ReplicaChangedEventArgs(changes, initial, resync, next));
-            }
-            catch (Exception ex)
-            {
-                // A subscriber's bug must not tear down the connection and the replica with it.
-                LastError = ex;
-            }
+            // A subscriber's bug must not tear down the connection and the replica with it: the queue logs it.
+            var args = new ReplicaChangedEventArgs(changes, initial, resync, next);
+            _events.Post("Changed", () => Changed?.Invoke(this, args));
         }
     }
 
@@ -482,19 +489,20 @@ public sealed class OvsdbReplica : IAsyncDisposable
         return new ReplicaSnapshot(tables.ToImmutableDictionary(StringComparer.Ordinal), lastTxnId);
     }
 
+    /// <summary>Stops the replica and waits for its tasks, the event task included (queued events still run).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         if (_client is { } c)
         {
-            await c.DisposeAsync();
+            await c.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_loop is not null)
         {
             try
             {
-                await _loop;
+                await _loop.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -502,6 +510,8 @@ public sealed class OvsdbReplica : IAsyncDisposable
         }
 
         _ready.TrySetCanceled();
+        _events.Complete();
+        await _events.WaitAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 }
