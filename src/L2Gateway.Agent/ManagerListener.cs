@@ -34,6 +34,8 @@ public sealed class ManagerListener : IAsyncDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        // Identifications under way, owned by this loop: each is awaited before it returns.
+        var identifying = new List<Task>();
         while (!cancellationToken.IsCancellationRequested)
         {
             OvsdbClient client;
@@ -43,11 +45,14 @@ public sealed class ManagerListener : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                return;
+                break;
             }
 
-            _ = IdentifyAsync(client, cancellationToken);
+            identifying.RemoveAll(t => t.IsCompleted);
+            identifying.Add(IdentifyAsync(client, cancellationToken));
         }
+
+        await Task.WhenAll(identifying);
     }
 
     private async Task IdentifyAsync(OvsdbClient client, CancellationToken cancellationToken)
@@ -76,8 +81,9 @@ public sealed class ManagerListener : IAsyncDisposable
                 SwitchArrived?.Invoke(name, client.Endpoint);
             }
         }
-        catch (Exception e) when (e is OvsdbException or OperationCanceledException or IOException)
+        catch (Exception e)
         {
+            // Whatever went wrong concerns this one connection: it is closed and the listener goes on.
             logger.LogWarning("a switch that dialled in could not be identified: {Error}", e.Message);
             await client.DisposeAsync();
         }
