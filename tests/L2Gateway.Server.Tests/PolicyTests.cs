@@ -6,34 +6,42 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
-/// <summary>A server whose policy file opens gateway and connection calls to each project's members.</summary>
-public sealed class OpenPolicyServerFixture : ServerFixture
+/// <summary>A server with a policy file of its own, in a folder of its own, on SQLite.</summary>
+public abstract class PolicyFileServerFixture(string fileName) : ServerFixture
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-policy-" + Guid.NewGuid().ToString("N"));
+
+    protected abstract string PolicyText { get; }
 
     protected override Task<string> DatabaseUrlAsync()
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "policy.yaml"), """
-            # Members manage their own project's gateways and connections.
-            "create_l2_gateway": "rule:admin_or_owner"
-            "update_l2_gateway": "rule:admin_or_owner"
-            "get_l2_gateway": "rule:admin_or_owner"
-            "delete_l2_gateway": "rule:admin_or_owner"
-            "create_l2_gateway_connection": "rule:admin_or_owner"
-            "get_l2_gateway_connection": "rule:admin_or_owner"
-            "delete_l2_gateway_connection": "role:admin"
-            """);
+        File.WriteAllText(Path.Combine(directory, fileName), PolicyText);
         return Task.FromResult("sqlite:///" + Path.Combine(directory, "db.sqlite").TrimStart('/'));
     }
 
-    protected override void Configure(ServerOptions options) => options.PolicyFile = Path.Combine(directory, "policy.yaml");
+    protected override void Configure(ServerOptions options) => options.PolicyFile = Path.Combine(directory, fileName);
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         Directory.Delete(directory, recursive: true);
     }
+}
+
+/// <summary>A server whose policy file opens gateway and connection calls to each project's members.</summary>
+public sealed class OpenPolicyServerFixture() : PolicyFileServerFixture("policy.yaml")
+{
+    protected override string PolicyText => """
+        # Members manage their own project's gateways and connections.
+        "create_l2_gateway": "rule:admin_or_owner"
+        "update_l2_gateway": "rule:admin_or_owner"
+        "get_l2_gateway": "rule:admin_or_owner"
+        "delete_l2_gateway": "rule:admin_or_owner"
+        "create_l2_gateway_connection": "rule:admin_or_owner"
+        "get_l2_gateway_connection": "rule:admin_or_owner"
+        "delete_l2_gateway_connection": "role:admin"
+        """;
 }
 
 public sealed class PolicyTests(OpenPolicyServerFixture server) : IClassFixture<OpenPolicyServerFixture>
@@ -271,24 +279,10 @@ public sealed class PolicyRuleTests
 }
 
 /// <summary>A server whose policy gives every rule a role of its own name: role <c>update_host</c> passes rule update_host only.</summary>
-public sealed class RolePerRuleServerFixture : ServerFixture
+public sealed class RolePerRuleServerFixture() : PolicyFileServerFixture("policy.json")
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-policy-" + Guid.NewGuid().ToString("N"));
-
-    protected override Task<string> DatabaseUrlAsync()
-    {
-        Directory.CreateDirectory(directory);
-        File.WriteAllLines(Path.Combine(directory, "policy.json"), ["{", string.Join(",\n", Policy.DefaultRules.Keys.Select(r => $"\"{r}\": \"role:{r}\"")), "}"]);
-        return Task.FromResult("sqlite:///" + Path.Combine(directory, "db.sqlite").TrimStart('/'));
-    }
-
-    protected override void Configure(ServerOptions options) => options.PolicyFile = Path.Combine(directory, "policy.json");
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
-    }
+    protected override string PolicyText =>
+        "{\n" + string.Join(",\n", Policy.DefaultRules.Keys.Select(r => $"\"{r}\": \"role:{r}\"")) + "\n}\n";
 }
 
 /// <summary>Each endpoint checks the rule named for its action, and every such rule has a default.</summary>
