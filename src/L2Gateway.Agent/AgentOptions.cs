@@ -1,5 +1,6 @@
 using System.Globalization;
 using L2Gateway.Core;
+using L2Gateway.OpenStack.Keystone;
 
 namespace L2Gateway.Agent;
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using L2Gateway.Core.Planning;
+using L2Gateway.OpenStack.Keystone;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Replication;
 using Microsoft.Extensions.Hosting;

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using L2Gateway.Core.Planning;
+using L2Gateway.OpenStack.Keystone;
 
 namespace L2Gateway.Agent;
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using L2Gateway.Core.Planning;
+using L2Gateway.OpenStack.Keystone;
 using L2Gateway.Server;
 using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;

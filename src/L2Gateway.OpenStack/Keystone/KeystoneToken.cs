@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace L2Gateway.Agent;
+namespace L2Gateway.OpenStack.Keystone;
 
 /// <summary>
 /// A service user's password credentials, as OpenStack services read them from <c>[keystone_authtoken]</c>
@@ -166,8 +166,8 @@ public sealed class KeystoneTokenSource : IDisposable
     private sealed record HeldToken(string Token, DateTimeOffset RenewAt);
 }
 
-/// <summary>Puts the agent's token on each request and, when the server answers 401, fetches a new one and retries once.</summary>
-internal sealed class KeystoneAuthHandler(KeystoneTokenSource tokens) : DelegatingHandler(new SocketsHttpHandler())
+/// <summary>Puts the service token on each request and, when the server answers 401, fetches a new one and retries once.</summary>
+public sealed class KeystoneAuthHandler(KeystoneTokenSource tokens) : DelegatingHandler(new SocketsHttpHandler())
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
