@@ -29,6 +29,7 @@ public static class Program
                 ["server", .. var rest] when rest.Contains("--help") || rest.Contains("-h") => Usage(Console.Out, 0),
                 ["server", .. var rest] => await RunServerAsync(rest),
                 ["db", "upgrade", .. var rest] => await UpgradeAsync(rest),
+                ["db", "import-neutron", .. var rest] => await ImportNeutronAsync(rest),
                 ["agent", .. var rest] when rest.Contains("--help") || rest.Contains("-h") => Usage(Console.Out, 0),
                 ["agent", .. var rest] => await RunAgentAsync(rest),
                 [] or ["--help"] or ["-h"] or ["help"] => Usage(Console.Out, 0),
@@ -64,6 +65,7 @@ public static class Program
                           [--policy-file policy.yaml]
                           [--quota-l2-gateway N]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
+              l2gw db import-neutron --from NEUTRON_DATABASE_URL [--config-file l2gw.ini] [--database URL]
               l2gw agent --config-file l2gateway_agent.ini
                   ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
 
@@ -183,5 +185,72 @@ public static class Program
 
         Console.WriteLine($"database {database.Display} is at the latest schema");
         return 0;
+    }
+
+    /// <summary>Copies networking-l2gw's gateways and connections from Neutron's database into this one.</summary>
+    private static async Task<int> ImportNeutronAsync(string[] args)
+    {
+        string? from = null;
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--from")
+            {
+                from = i + 1 < args.Length ? args[++i] : null;
+            }
+            else if (args[i].StartsWith("--from=", StringComparison.Ordinal))
+            {
+                from = args[i]["--from=".Length..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        if (from is not { Length: > 0 })
+        {
+            return Fail("l2gw db import-neutron needs --from NEUTRON_DATABASE_URL (postgresql://USER:PASS@HOST:PORT/neutron)", 2);
+        }
+
+        var options = ServerConfiguration.Load(rest);
+        var database = DatabaseSettings.Parse(options.DatabaseUrl);
+        ReferenceRows rows;
+        try
+        {
+            rows = await NeutronImport.ReadAsync(from);
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(e.Message, 2);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            return Fail($"cannot read the Neutron database: {e.Message}", 1);
+        }
+
+        try
+        {
+            await database.UpgradeAsync();
+            using var store = new Store(database);
+            var result = await NeutronImport.ImportAsync(store, rows);
+            foreach (var skipped in result.Skipped)
+            {
+                Console.Error.WriteLine($"l2gw: skipped {skipped}");
+            }
+
+            Console.WriteLine(
+                $"imported {result.Gateways} gateways and {result.Connections} connections into {database.Display}"
+                + (result.AlreadyPresent > 0 ? $" ({result.AlreadyPresent} already present, left as they were)" : ""));
+            return 0;
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            return Fail($"cannot write database {database.Display}: {e.Message}", 1);
+        }
+        catch (L2Gateway.Core.L2GatewayException e)
+        {
+            return Fail($"import refused by {database.Display}: {e.Message}", 1);
+        }
     }
 }

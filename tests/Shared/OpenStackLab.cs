@@ -18,6 +18,10 @@ internal static class OpenStackLab
 
     public static Uri NeutronUrl => new(Coordinates.Value["NEUTRON"]);
 
+    /// <summary>Neutron's own database (the lab's PostgreSQL trusts local connections as <c>postgres</c>).</summary>
+    public static string NeutronDatabaseUrl =>
+        $"postgresql://postgres@127.0.0.1:{(Environment.GetEnvironmentVariable("OSV_PG_PORT") is { Length: > 0 } port ? port : "55450")}/neutron";
+
     /// <summary>The <c>OS_*</c> variables of a lab user: <c>admin</c> or <c>demo</c>.</summary>
     public static Dictionary<string, string> Credentials(string user) => ReadExports(Path.Combine(Directory, user + "-openrc"));
 
