@@ -29,10 +29,10 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
             return; // One server per SQLite file: no one else writes.
         }
 
-        await Task.WhenAll(ListenAsync(stoppingToken), ApplyAsync(stoppingToken));
+        await Task.WhenAll(ListenLoopAsync(stoppingToken), ApplyLoopAsync(stoppingToken));
     }
 
-    private async Task ListenAsync(CancellationToken stoppingToken)
+    private async Task ListenLoopAsync(CancellationToken stoppingToken)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(store.Settings.ConnectionString)
         {
@@ -84,9 +84,9 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
         }
     }
 
-    private async Task ApplyAsync(CancellationToken stoppingToken)
+    private async Task ApplyLoopAsync(CancellationToken stoppingToken)
     {
-        var reloadDue = false;
+        string? reloadBecause = null;
         try
         {
             while (await events.Reader.WaitToReadAsync(stoppingToken))
@@ -95,21 +95,22 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
                 {
                     if (next is PeerEvent.Listening)
                     {
-                        reloadDue = true;
+                        reloadBecause = "LISTEN was (re)established";
                     }
-                    else if (next is PeerEvent.Notified notified && !reloadDue)
+                    else if (next is PeerEvent.Notified notified && reloadBecause is null)
                     {
                         // Once a reload is due, it covers every notification queued before it.
-                        reloadDue = !await TryApplyAsync(notified.Payload, stoppingToken);
+                        reloadBecause = await ApplyAsync(notified.Payload, stoppingToken);
                     }
                 }
 
-                for (var failures = 1; reloadDue; failures++)
+                for (var failures = 1; reloadBecause is not null; failures++)
                 {
                     try
                     {
                         await desired.RefreshAsync(full: true, stoppingToken);
-                        reloadDue = false;
+                        logger.LogInformation("planner inputs reloaded from the database: {Reason}", reloadBecause);
+                        reloadBecause = null;
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                     {
@@ -128,8 +129,8 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
         }
     }
 
-    /// <summary>Applies one notification; false when a full reload must stand in for it.</summary>
-    private async Task<bool> TryApplyAsync(string payload, CancellationToken stoppingToken)
+    /// <summary>Applies one notification; else says why a full reload must stand in for it.</summary>
+    private async Task<string?> ApplyAsync(string payload, CancellationToken stoppingToken)
     {
         ChangeNotice notice;
         try
@@ -139,28 +140,28 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
         catch (FormatException e)
         {
             logger.LogWarning("unreadable change notification ({Error}); reloading", e.Message);
-            return false;
+            return "an unreadable notification";
         }
 
         if (notice.Server == store.InstanceId)
         {
-            return true; // Already applied when it committed here.
+            return null; // Already applied when it committed here.
         }
 
         if (notice.Reload)
         {
-            return false;
+            return "another server's write was too large to list";
         }
 
         try
         {
             await store.ReportPeerCommitAsync(db => PeerRows.ReadAsync(db, notice.Changes, stoppingToken), stoppingToken);
-            return true;
+            return null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             logger.LogWarning("reading another server's write failed: {Error}; reloading", e.Message);
-            return false;
+            return "another server's write could not be read";
         }
     }
 
