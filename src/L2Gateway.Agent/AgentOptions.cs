@@ -15,7 +15,15 @@ public sealed class AgentOptions
 {
     public string Host { get; set; } = Environment.MachineName;
 
-    public Uri ServerUrl { get; set; } = new("http://127.0.0.1:9696");
+    /// <summary>The servers, in the order they are tried: the agent stays with one until it fails, then moves to the next.</summary>
+    public IReadOnlyList<Uri> ServerUrls { get; set; } = [new("http://127.0.0.1:9696")];
+
+    /// <summary>The first of <see cref="ServerUrls"/>; setting it makes it the only one.</summary>
+    public Uri ServerUrl
+    {
+        get => ServerUrls[0];
+        set => ServerUrls = [value];
+    }
 
     public IReadOnlyList<OvsdbHost> OvsdbHosts { get; set; } = [];
 
@@ -106,6 +114,24 @@ public sealed class AgentOptions
         return result;
     }
 
+    /// <summary>Parses <c>URL[,URL...]</c>: absolute http or https URLs, at least one.</summary>
+    public static IReadOnlyList<Uri> ParseServerUrls(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var result = new List<Uri>();
+        foreach (var url in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new FormatException($"invalid server url '{url}': expected http://HOST:PORT");
+            }
+
+            result.Add(uri);
+        }
+
+        return result.Count > 0 ? result : throw new FormatException("l2gw_server_url lists no server");
+    }
+
     /// <summary>Builds options from an INI file's <c>SECTION:key</c> pairs.</summary>
     public static AgentOptions FromIni(IReadOnlyDictionary<string, string> ini)
     {
@@ -128,9 +154,9 @@ public sealed class AgentOptions
             MaxConnectionRetries = GetInt("ovsdb:max_connection_retries", 10, 0),
             Keystone = KeystoneCredentials.FromIni(ini),
         };
-        if ((Get("DEFAULT:l2gw_server_url") ?? Get("agent:server_url")) is { } url)
+        if ((Get("DEFAULT:l2gw_server_url") ?? Get("agent:server_url")) is { } urls)
         {
-            options.ServerUrl = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new FormatException($"invalid server url '{url}'");
+            options.ServerUrls = ParseServerUrls(urls);
         }
 
         options.ManagerTableListeningAddress = Get("ovsdb:manager_table_listening_address") ?? options.ManagerTableListeningAddress;

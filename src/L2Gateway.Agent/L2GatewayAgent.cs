@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using L2Gateway.Core.Planning;
 using L2Gateway.OpenStack.Keystone;
 using L2Gateway.Ovsdb;
@@ -9,8 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace L2Gateway.Agent;
 
 /// <summary>
-/// The agent: a session per switch database, a long poll that brings each switch's desired state from the server
-/// (resynchronising fully after any failure), and heartbeats that carry inventory and convergence back.
+/// The agent: a session per switch database, a long poll that brings each switch's desired state from the server,
+/// and heartbeats that carry inventory and convergence back. With several servers it uses one at a time and moves to
+/// the next when that one fails (<see cref="ServerLink"/>), keeping the revisions it holds: a revision is a digest of
+/// the state's content, the same on every server, so the next server resends only what changed.
 /// </summary>
 public sealed class L2GatewayAgent : BackgroundService
 {
@@ -37,7 +38,7 @@ public sealed class L2GatewayAgent : BackgroundService
         this.loggers = loggers;
         logger = loggers.CreateLogger<L2GatewayAgent>();
         tokens = options.Keystone is null ? null : new KeystoneTokenSource(options.Keystone);
-        server = new ServerLink(options.ServerUrl, tokens);
+        server = new ServerLink(options.ServerUrls, tokens);
         // In passive mode the switches dial in; ovsdb_hosts then only names them by address (for their TLS files).
         if (!options.EnableManager)
         {
@@ -107,7 +108,8 @@ public sealed class L2GatewayAgent : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        logger.LogInformation("l2gw agent {Host} serving {Count} switch database(s), server {Server}", options.Host, Sessions.Count, options.ServerUrl);
+        logger.LogInformation(
+            "l2gw agent {Host} serving {Count} switch database(s), servers {Servers}", options.Host, Sessions.Count, string.Join(", ", options.ServerUrls));
         foreach (var session in Sessions)
         {
             session.Start();
@@ -209,24 +211,40 @@ public sealed class L2GatewayAgent : BackgroundService
                     }
                 }
             }
-            catch (Exception e) when (e is HttpRequestException or SocketException or System.Text.Json.JsonException or TaskCanceledException)
+            catch (ServerUnavailableException e)
             {
-                // Lost the server: forget what it said, so that the next answer is a full resync.
-                held.Clear();
+                // The revisions held stay: the next server answers with what differs from them.
                 failures++;
-                logger.LogWarning("desired state from {Server} failed: {Error}", options.ServerUrl, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6))), stoppingToken);
+                logger.LogWarning("desired state from {Server} failed: {Error}; next: {Next}", e.Server, e.Message, server.Current);
+                if (failures >= server.Count)
+                {
+                    // Every server has failed in a row: wait before going round again.
+                    await Task.Delay(Backoff(failures - server.Count + 1), stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException)
+            {
+                failures++;
+                logger.LogWarning("desired state from {Server} failed: {Error}", server.Current, e.Message);
+                await Task.Delay(Backoff(failures), stoppingToken);
             }
         }
     }
 
+    private static TimeSpan Backoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6)));
+
     private async Task ReportLoopAsync(CancellationToken stoppingToken)
     {
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await reportNow.WaitAsync(TimeSpan.FromSeconds(options.PeriodicInterval), stoppingToken);
+                // After a server failed, the report goes to the next one at once, until every one has failed.
+                if (failures == 0 || failures >= server.Count)
+                {
+                    await reportNow.WaitAsync(TimeSpan.FromSeconds(failures == 0 ? options.PeriodicInterval : 1), stoppingToken);
+                }
 
                 // Let a burst of changes settle into one report.
                 await Task.Delay(50, stoppingToken);
@@ -236,15 +254,22 @@ public sealed class L2GatewayAgent : BackgroundService
                 }
 
                 await server.ReportAsync(new AgentReport(options.Host, startedAt, [.. Sessions.SelectMany(s => s.Reports())]), stoppingToken);
+                failures = 0;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
+            catch (ServerUnavailableException e)
             {
-                logger.LogWarning("heartbeat to {Server} failed: {Error}", options.ServerUrl, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                failures++;
+                logger.LogWarning("heartbeat to {Server} failed: {Error}; next: {Next}", e.Server, e.Message, server.Current);
+            }
+            catch (HttpRequestException e)
+            {
+                // The server is up but refused the report: try again at the next period.
+                failures = 0;
+                logger.LogWarning("heartbeat to {Server} failed: {Error}", server.Current, e.Message);
             }
         }
     }

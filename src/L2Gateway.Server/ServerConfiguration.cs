@@ -19,6 +19,7 @@ public static class ServerConfiguration
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
+        ["--full-reload-interval"] = ("L2GW_FULL_RELOAD_INTERVAL", ["DEFAULT:full_reload_interval"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -120,6 +121,13 @@ public static class ServerConfiguration
             options.TokenCacheTime = int.TryParse(cacheTime, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) && t >= -1
                 ? t
                 : throw new ConfigurationException($"invalid token_cache_time '{cacheTime}': expected seconds, -1 to disable the cache");
+        }
+
+        if (Get("--full-reload-interval") is { } reload)
+        {
+            options.FullReloadInterval = int.TryParse(reload, NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r >= 1
+                ? r
+                : throw new ConfigurationException($"invalid full_reload_interval '{reload}': expected seconds, at least 1");
         }
 
         return options;

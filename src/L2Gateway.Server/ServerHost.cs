@@ -114,6 +114,7 @@ public static class ServerHost
         builder.Services.AddSingleton<AgentService>();
         builder.Services.AddSingleton<DesiredStateService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
+        builder.Services.AddHostedService<PeerChangeListener>();
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -37,6 +37,12 @@ public sealed class ServerOptions
     /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>
     public int AgentDownTime { get; set; } = 75;
 
+    /// <summary>
+    /// Seconds between full reloads of the planner's inputs from the database: a safety net only, since this
+    /// server's writes and (on PostgreSQL) the other servers' notified writes are applied as they commit.
+    /// </summary>
+    public int FullReloadInterval { get; set; } = 60;
+
     /// <summary>Apply pending migrations at start (the embedded default); off when operators run <c>l2gw db upgrade</c>.</summary>
     public bool MigrateOnStart { get; set; } = true;
 

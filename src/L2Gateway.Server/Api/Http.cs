@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using L2Gateway.Core;
+using L2Gateway.Server.Persistence;
 
 namespace L2Gateway.Server.Api;
 
@@ -221,6 +222,12 @@ public static class Http
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
+        }
+        catch (Exception e) when (DatabaseSettings.IsUnavailable(e))
+        {
+            // The write (if any) did not commit, or its outcome is unknown; either way the caller may retry.
+            logger.LogWarning("request {Method} {Path}: database unavailable: {Error}", http.Request.Method, http.Request.Path, e.Message);
+            await WriteErrorAsync(http, 503, "HTTPServiceUnavailable", "The database is unavailable; retry the request.");
         }
         catch (Exception e)
         {

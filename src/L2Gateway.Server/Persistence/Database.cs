@@ -143,6 +143,31 @@ public sealed class DatabaseSettings
         }
     }
 
+    /// <summary>
+    /// Whether a failure means the database cannot be reached or is not serving now (down, restarting, shutting
+    /// down, connections exhausted): the request may succeed later, elsewhere or when retried, so it is a 503.
+    /// </summary>
+    public static bool IsUnavailable(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case Npgsql.PostgresException p:
+                    // 08: connection exception; 57P01-57P03: shutting down or starting; 53300: too many connections.
+                    return p.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || p.SqlState is "57P01" or "57P02" or "57P03" or Npgsql.PostgresErrorCodes.TooManyConnections;
+                case Npgsql.NpgsqlException:
+                    // Not an answer of the server: the connection could not be opened, broke, or timed out.
+                    return true;
+                default:
+                    break;
+            }
+        }
+
+        return false;
+    }
+
     private const int SqliteUniqueViolation = 2067; // SQLITE_CONSTRAINT_UNIQUE
     private const int SqlitePrimaryKeyViolation = 1555; // SQLITE_CONSTRAINT_PRIMARYKEY
 }

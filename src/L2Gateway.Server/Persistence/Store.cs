@@ -33,12 +33,21 @@ public sealed class Store : IDisposable
 
     public DatabaseSettings Settings { get; }
 
+    /// <summary>This process among the servers sharing the database: its notifications carry it, so it skips its own.</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
     /// <summary>
     /// Raised after each committed write with the rows it added, changed or removed, for whoever keeps a copy of
     /// what depends on stored data. (Bulk <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> are not reported: they are
     /// only used on tables that copy does not hold.)
     /// </summary>
     public event Action<IReadOnlyList<RowChange>>? Committed;
+
+    /// <summary>
+    /// Raised with the rows another server's committed write stored or removed, as read back here after its
+    /// notification (see <see cref="ReportPeerCommitAsync"/>); same contract as <see cref="Committed"/>.
+    /// </summary>
+    public event Action<IReadOnlyList<RowChange>>? PeerCommitted;
 
     public async Task<T> ReadAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
     {
@@ -70,9 +79,19 @@ public sealed class Store : IDisposable
                 .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
                 .Select(e => new RowChange(e.Entity, e.State == EntityState.Deleted))
                 .ToList();
+            var affects = affectsPlan(result);
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
+                if (affects && Settings.Provider == DatabaseProvider.PostgreSql)
+                {
+                    // Delivered to the other servers at commit, and only if it commits.
+                    foreach (var payload in ChangeNotification.Encode(InstanceId, ChangedRows(changes, db)))
+                    {
+                        await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ChangeNotification.Channel}, {payload})", cancellationToken);
+                    }
+                }
+
                 await transaction.CommitAsync(cancellationToken);
             }
             catch (DbUpdateException e) when (DatabaseSettings.UniqueViolationTable(e) is { } table)
@@ -80,7 +99,7 @@ public sealed class Store : IDisposable
                 throw UniqueViolation(table, e);
             }
 
-            if (affectsPlan(result))
+            if (affects)
             {
                 Committed?.Invoke(changes);
             }
@@ -90,6 +109,44 @@ public sealed class Store : IDisposable
         finally
         {
             writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads what another server committed and raises <see cref="PeerCommitted"/> with it, between this process's
+    /// writes: a write of this process that committed first has raised <see cref="Committed"/> already, and one
+    /// that commits later raises it after, so a copy kept from both events sees every row's versions in order.
+    /// </summary>
+    public async Task ReportPeerCommitAsync(Func<L2GatewayDbContext, Task<IReadOnlyList<RowChange>>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            var rows = await read(db);
+            if (rows.Count > 0)
+            {
+                PeerCommitted?.Invoke(rows);
+            }
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    /// <summary>Table and key of each row with a one-column key (no server keeps a copy of the others).</summary>
+    private static IEnumerable<ChangedRow> ChangedRows(IReadOnlyList<RowChange> changes, L2GatewayDbContext db)
+    {
+        foreach (var change in changes)
+        {
+            var type = db.Model.FindEntityType(change.Row.GetType());
+            if (type?.GetTableName() is { } table && type.FindPrimaryKey()?.Properties is [{ PropertyInfo: { } key }]
+                && key.GetValue(change.Row) is string id)
+            {
+                yield return new ChangedRow(table, id, change.Deleted);
+            }
         }
     }
 

@@ -10,8 +10,10 @@ namespace L2Gateway.Server.Services;
 /// <summary>
 /// Keeps the planner's output for every switch current and wakes the agents' long polls when a switch's revision
 /// changes. It holds its own copy of the planner's inputs: loaded once, then kept up to date from the rows each
-/// committed write reports, so that a change costs the planning, not a reload of every table. A full reload runs
-/// on a timer as well, which is how writes made by other servers on the same PostgreSQL database arrive.
+/// committed write reports, so that a change costs the planning, not a reload of every table. Writes made by other
+/// servers on the same PostgreSQL database arrive the same way, as rows read back after their notification
+/// (<see cref="PeerChangeListener"/>). A full reload runs on a timer as a safety net, and whenever the listener had
+/// to reconnect.
 /// </summary>
 public sealed class DesiredStateService : BackgroundService
 {
@@ -31,13 +33,15 @@ public sealed class DesiredStateService : BackgroundService
     private Inputs? inputs;
     private int pending;
 
-    public DesiredStateService(Store store, ILogger<DesiredStateService> logger)
+    public DesiredStateService(Store store, ServerOptions options, ILogger<DesiredStateService> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
         this.store = store;
         this.logger = logger;
-        fullReloadPeriod = store.Settings.Provider == DatabaseProvider.PostgreSql ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60);
+        fullReloadPeriod = TimeSpan.FromSeconds(options.FullReloadInterval);
         store.Committed += OnCommitted;
+        store.PeerCommitted += OnCommitted;
     }
 
     /// <summary>Completes once the first plan has been computed.</summary>
@@ -199,6 +203,7 @@ public sealed class DesiredStateService : BackgroundService
     public override void Dispose()
     {
         store.Committed -= OnCommitted;
+        store.PeerCommitted -= OnCommitted;
         refreshing.Dispose();
         base.Dispose();
     }

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using L2Gateway.Testing;
+using Npgsql;
+
+namespace L2Gateway.ScaleOut.Tests;
+
+/// <summary>
+/// A PostgreSQL server of the test's own (the installed version, see <see cref="PostgresBinaries"/>) that the test
+/// can stop and start again on the same data and port: initdb in a temp dir, <c>pg_ctl</c> for the rest, killed
+/// by PID if a fast stop fails.
+/// </summary>
+public sealed class PostgresCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-scale-pg-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly bool asRoot = Environment.UserName == "root";
+    private bool running;
+
+    private static string Bin => PostgresBinaries.Directory;
+
+    public int Port { get; } = FreePort();
+
+    public string Url(string database) => $"postgresql://postgres@127.0.0.1:{Port}/{database}";
+
+    public static async Task<PostgresCluster> CreateAsync(string database)
+    {
+        var cluster = new PostgresCluster();
+        Directory.CreateDirectory(cluster.directory);
+        if (cluster.asRoot)
+        {
+            await RunAsync("chown", $"postgres {cluster.directory}");
+        }
+
+        await cluster.RunAsPostgresAsync($"{Bin}/initdb", $"-D {cluster.directory}/data -A trust -U postgres --no-sync -E UTF8 --locale=C");
+        await cluster.StartAsync();
+        await cluster.ExecuteAsync("postgres", $"CREATE DATABASE \"{database}\"");
+        return cluster;
+    }
+
+    public async Task StartAsync()
+    {
+        await RunAsPostgresAsync(
+            $"{Bin}/pg_ctl",
+            $"-D {directory}/data -l {directory}/log -w -t 60 -o \"-p {Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
+        running = true;
+    }
+
+    /// <summary>A fast shutdown: sessions are ended (their transactions rolled back), the server is down on return.</summary>
+    public async Task StopAsync()
+    {
+        running = false;
+        try
+        {
+            await RunAsPostgresAsync($"{Bin}/pg_ctl", $"-D {directory}/data -m fast -w -t 30 stop");
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            var pidFile = $"{directory}/data/postmaster.pid";
+            if (File.Exists(pidFile))
+            {
+                using var process = Process.GetProcessById(int.Parse(File.ReadLines(pidFile).First(), System.Globalization.CultureInfo.InvariantCulture));
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    public async Task ExecuteAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The first column of every row <paramref name="sql"/> returns, as text.</summary>
+    public async Task<List<string>> ColumnAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var result = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            result.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+
+        return result;
+    }
+
+    // Pooling off: a pooled connection would outlive a stop and break the next query after a start.
+    private string ConnectionString(string database) => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false";
+
+    private Task RunAsPostgresAsync(string program, string arguments) =>
+        asRoot ? RunAsync("runuser", $"-u postgres -- {program} {arguments}") : RunAsync(program, arguments);
+
+    private static async Task RunAsync(string program, string arguments)
+    {
+        var result = await ChildProcess.RunAsync("/bin/sh", ["-c", $"{program} {arguments}"], CommandTimeout);
+        if (result.Exit != 0)
+        {
+            throw new InvalidOperationException($"{program} {arguments} failed ({result.Exit}): {result.Out}{result.Err}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (running)
+        {
+            await StopAsync();
+        }
+
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A child may still be closing files; the temp dir is cleaned by the OS later.
+        }
+    }
+}
