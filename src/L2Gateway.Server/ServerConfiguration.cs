@@ -19,6 +19,7 @@ public static class ServerConfiguration
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
+        ["--log-format"] = ("L2GW_LOG_FORMAT", ["DEFAULT:log_format"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -102,6 +103,7 @@ public static class ServerConfiguration
         options.Database = Get("--database");
         options.PolicyFile = Get("--policy-file");
         options.KeystoneUrl = Get("--keystone-url");
+        options.LogFormat = ConsoleLogging.ParseFormat(Get("--log-format"));
         options.AuthStrategy = Get("--auth-strategy")?.ToLowerInvariant() switch
         {
             null or "noauth" => AuthStrategy.NoAuth,

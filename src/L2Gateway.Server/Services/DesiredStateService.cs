@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using L2Gateway.Core;
 using L2Gateway.Core.Planning;
+using L2Gateway.Server.Observability;
 using L2Gateway.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -17,6 +18,7 @@ public sealed class DesiredStateService : BackgroundService
 {
     private readonly Store store;
     private readonly ILogger<DesiredStateService> logger;
+    private readonly ServerMetrics? metrics;
     private readonly SemaphoreSlim refreshing = new(1, 1);
     private readonly TimeSpan fullReloadPeriod;
     private readonly ConcurrentQueue<IReadOnlyList<RowChange>> changes = new();
@@ -31,11 +33,13 @@ public sealed class DesiredStateService : BackgroundService
     private Inputs? inputs;
     private int pending;
 
-    public DesiredStateService(Store store, ILogger<DesiredStateService> logger)
+    public DesiredStateService(Store store, ILogger<DesiredStateService> logger, ServerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         this.store = store;
         this.logger = logger;
+        this.metrics = metrics;
+        metrics?.ObserveDesiredState(() => current);
         fullReloadPeriod = store.Settings.Provider == DatabaseProvider.PostgreSql ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60);
         store.Committed += OnCommitted;
     }
@@ -124,8 +128,10 @@ public sealed class DesiredStateService : BackgroundService
                 Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(loaded).TotalMilliseconds);
             var before = current;
-            var differs = plan.Count != before.Count
-                || plan.Any(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision);
+            var newRevisions = plan.Count(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision)
+                + before.Keys.Count(n => !plan.ContainsKey(n));
+            var differs = newRevisions > 0;
+            metrics?.Planned(Stopwatch.GetElapsedTime(loaded), full, newRevisions);
             foreach (var (name, state) in plan)
             {
                 var recent = history.GetValueOrDefault(name) ?? [];
