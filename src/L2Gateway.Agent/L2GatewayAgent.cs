@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using System.Net.Sockets;
 using L2Gateway.Core.Planning;
 using L2Gateway.OpenStack.Keystone;
 using L2Gateway.Ovsdb;
@@ -24,18 +26,21 @@ public sealed class L2GatewayAgent : BackgroundService
     private readonly List<SwitchActor> sessions = [];
     private readonly Lock sessionsLock = new();
     private readonly ILoggerFactory loggers;
+    private readonly IMeterFactory? meters;
     private ManagerListener? manager;
     private readonly SemaphoreSlim reportNow = new(0, int.MaxValue);
     private readonly DateTime startedAt = DateTime.UtcNow;
     private TaskCompletionSource switchesChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string switchSet = "";
 
-    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers)
+    /// <param name="meters">Where the agent's and the OVSDB library's metrics go; none when null.</param>
+    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers, IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         this.options = options;
         this.loggers = loggers;
+        this.meters = meters;
         logger = loggers.CreateLogger<L2GatewayAgent>();
         tokens = options.Keystone is null ? null : new KeystoneTokenSource(options.Keystone);
         server = new ServerLink(options.ServerUrls, tokens);
@@ -77,6 +82,7 @@ public sealed class L2GatewayAgent : BackgroundService
                 PrivateKeyFile = options.UseTls ? options.TlsFiles(host.Name).PrivateKey : null,
                 CertificateFile = options.UseTls ? options.TlsFiles(host.Name).Certificate : null,
                 CaCertificateFile = options.UseTls ? options.TlsFiles(host.Name).CaCertificate : null,
+                MeterFactory = meters,
             },
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(200),
             ReconnectMaxDelay = TimeSpan.FromSeconds(Math.Min(options.PeriodicInterval, 10)),
@@ -85,7 +91,7 @@ public sealed class L2GatewayAgent : BackgroundService
             MaxReconnectAttempts = -1,
             Connect = connect,
         };
-        var session = new SwitchActor(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name));
+        var session = new SwitchActor(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name), meters: meters);
         session.Changed += OnSessionChanged;
         lock (sessionsLock)
         {
@@ -119,7 +125,7 @@ public sealed class L2GatewayAgent : BackgroundService
         if (options.EnableManager)
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
-            var listener = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false }, options.UseTls ? TlsFor : null, logger);
+            var listener = new ManagerListener(endpoint, new OvsdbClientOptions { InactivityProbe = TimeSpan.FromSeconds(options.SocketTimeout), ValidateOperations = false, MeterFactory = meters }, options.UseTls ? TlsFor : null, logger);
             listener.SwitchArrived += (name, peer) =>
             {
                 var session = AddSession(new OvsdbHost(name, peer, 0), peer, ct => listener.NextAsync(name, ct));

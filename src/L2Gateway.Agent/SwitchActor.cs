@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using L2Gateway.Core.Planning;
 using L2Gateway.Ovsdb;
@@ -52,6 +53,7 @@ public sealed class SwitchActor : IAsyncDisposable
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private readonly TimeSpan periodicInterval;
+    private readonly SwitchMetrics metrics;
     private readonly Channel<SwitchEvent> events = Channel.CreateUnbounded<SwitchEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource stop = new();
     private readonly CancellationToken stopping; // taken once: tasks that outlive DisposeAsync must not touch the disposed source
@@ -68,6 +70,7 @@ public sealed class SwitchActor : IAsyncDisposable
     private Dictionary<string, string> applied = new(StringComparer.Ordinal);
     private string error = "";
     private bool monitorConnected;
+    private bool everConnected;
     private int generation; // bumped when the monitoring session comes or goes, retiring its write session
     private WriteSession? writeSession;
     private bool writer;
@@ -86,7 +89,8 @@ public sealed class SwitchActor : IAsyncDisposable
     private volatile SwitchStatus status = SwitchStatus.Initial;
     private volatile OvsdbClient? publishedWriteClient;
 
-    public SwitchActor(OvsdbHost host, string endpoint, OvsdbReplicaOptions options, TimeSpan periodicInterval, ILogger logger, TimeProvider? timeProvider = null)
+    /// <param name="meters">Where the switch's metrics go (meter "L2Gateway.Agent"); none when null.</param>
+    public SwitchActor(OvsdbHost host, string endpoint, OvsdbReplicaOptions options, TimeSpan periodicInterval, ILogger logger, TimeProvider? timeProvider = null, IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
@@ -96,6 +100,7 @@ public sealed class SwitchActor : IAsyncDisposable
         this.logger = logger;
         this.periodicInterval = periodicInterval;
         time = timeProvider ?? TimeProvider.System;
+        metrics = new SwitchMetrics(AgentMetrics.For(meters), host.Name);
         stopping = stop.Token;
         tasks = new OwnedTasks(logger, host.Name);
         clientOptions = options.Client;
@@ -131,8 +136,12 @@ public sealed class SwitchActor : IAsyncDisposable
     /// <summary>Starts the replica (it connects in the background), the loop and the periodic tick.</summary>
     public void Start()
     {
-        StartLoop();
-        _ = replica.StartAsync(stopping); // completes at once: the replica's own loop is awaited by its DisposeAsync
+        // Everything the actor and its replica log from here on carries the switch's name as a field.
+        using (logger.BeginScope("{Switch}", Host.Name))
+        {
+            StartLoopTasks();
+            _ = replica.StartAsync(stopping); // completes at once: the replica's own loop is awaited by its DisposeAsync
+        }
     }
 
     /// <summary>How a write session of its own is opened (tests replace it before posting events).</summary>
@@ -140,6 +149,14 @@ public sealed class SwitchActor : IAsyncDisposable
 
     /// <summary>The loop and the periodic tick alone (tests post the replica's events themselves).</summary>
     internal void StartLoop()
+    {
+        using (logger.BeginScope("{Switch}", Host.Name))
+        {
+            StartLoopTasks();
+        }
+    }
+
+    private void StartLoopTasks()
     {
         periodic = time.CreateTimer(_ => Post(new SwitchEvent.Tick(TickKind.Periodic, 0)), null, periodicInterval, Timeout.InfiniteTimeSpan);
         loop = Task.Run(RunAsync, CancellationToken.None);
@@ -277,8 +294,15 @@ public sealed class SwitchActor : IAsyncDisposable
         monitorConnected = e.State == OvsdbConnectionState.Connected && e.Client is not null;
         passDue = true;
         statusChanged = true;
+        metrics.Connected(monitorConnected);
         if (monitorConnected)
         {
+            if (everConnected)
+            {
+                metrics.Reconnected();
+            }
+
+            everConnected = true;
             if (ownWriteSession)
             {
                 OpenWriteSession();
@@ -497,7 +521,15 @@ public sealed class SwitchActor : IAsyncDisposable
             applied = revisions;
             collectDue = writtenSinceConverged > LargeTransaction;
             writtenSinceConverged = 0;
+            metrics.PassDone(time.GetElapsedTime(started));
             return;
+        }
+
+        if (applied.Count > 0 && targets.All(t => applied.GetValueOrDefault(t.Switch) == t.Revision))
+        {
+            // Converged to this very desired state before, and yet there is something to write: the switch's rows
+            // were changed or lost (by hand, a reboot) since.
+            metrics.DriftRepaired();
         }
 
         logger.LogInformation("{Switch}: writing {Count} operation(s)", Host.Name, plan.Operations.Count);
@@ -530,6 +562,7 @@ public sealed class SwitchActor : IAsyncDisposable
         try
         {
             var result = done.Error is null ? done.Result!.EnsureSuccess() : throw done.Error;
+            metrics.Wrote(AgentMetrics.RowCounts(written.Operations, result));
             var rows = WrittenRows.Of(written.Operations, result);
             echo = new Echo(rows, written, time.GetTimestamp());
             if (index.View is { } view && rows.ShownIn(view))
@@ -559,6 +592,7 @@ public sealed class SwitchActor : IAsyncDisposable
         Cancel(TickKind.EchoDeadline);
         passDue = true;
         var written = shown.Written;
+        metrics.PassDone(time.GetElapsedTime(written.Started));
         logger.LogDebug(
             "{Switch}: pass {Pass}: read {Read:F1} ms, diff {Diff:F1} ms, transact {Transact:F1} ms, monitor {Monitor:F1} ms",
             Host.Name,
@@ -616,6 +650,8 @@ public sealed class SwitchActor : IAsyncDisposable
 
         statusChanged = false;
         status = new SwitchStatus(writer && writeSession is not null, standingBy, applied, error, desired, desiredHandled);
+        metrics.LockHeld(status.Writer);
+        metrics.Revisions(desired, applied);
         try
         {
             Changed?.Invoke();

@@ -20,6 +20,7 @@ public static class ServerConfiguration
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
         ["--full-reload-interval"] = ("L2GW_FULL_RELOAD_INTERVAL", ["DEFAULT:full_reload_interval"]),
+        ["--log-format"] = ("L2GW_LOG_FORMAT", ["DEFAULT:log_format"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -103,6 +104,7 @@ public static class ServerConfiguration
         options.Database = Get("--database");
         options.PolicyFile = Get("--policy-file");
         options.KeystoneUrl = Get("--keystone-url");
+        options.LogFormat = ConsoleLogging.ParseFormat(Get("--log-format"));
         options.AuthStrategy = Get("--auth-strategy")?.ToLowerInvariant() switch
         {
             null or "noauth" => AuthStrategy.NoAuth,

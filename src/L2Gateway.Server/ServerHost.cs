@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using L2Gateway.Core;
 using L2Gateway.Server.Api;
+using L2Gateway.Server.Observability;
 using L2Gateway.Server.Persistence;
 using L2Gateway.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -89,7 +90,7 @@ public static class ServerHost
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.AddL2gwConsole();
+        builder.Logging.AddL2gwConsole(options.LogFormat);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -115,10 +116,14 @@ public static class ServerHost
         builder.Services.AddSingleton<DesiredStateService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
         builder.Services.AddHostedService<PeerChangeListener>();
+        builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddL2gwMetrics("l2gw-server");
+        builder.Services.AddL2gwHealthChecks(options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         var requests = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("L2Gateway.Api");
+        app.UseL2gwRequestId();
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -126,14 +131,17 @@ public static class ServerHost
                 http,
                 async h =>
                 {
-                    // Version discovery stays open, as Neutron's does; everything else needs an identity.
-                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/"
+                    // Version discovery stays open, as Neutron's does, and so do probes and scrapes (docs/operations.md);
+                    // everything else needs an identity.
+                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path)
                         ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
                         : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
                     await next(h);
                 },
                 requests);
-            requests.LogInformation(
+            // Probes and scrapes come every few seconds: out of the access log unless debugging.
+            requests.Log(
+                Health.IsOpen(http.Request.Path) ? LogLevel.Debug : LogLevel.Information,
                 "{Method} {Path}{Query} {Status} {Elapsed:F1} ms",
                 http.Request.Method,
                 http.Request.Path.Value,
@@ -146,6 +154,8 @@ public static class ServerHost
         GatewayEndpoints.Map(app);
         CatalogEndpoints.Map(app);
         AgentEndpoints.Map(app);
+        app.MapL2gwHealth();
+        app.MapL2gwMetrics();
         app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
         return app;
     }

@@ -46,6 +46,9 @@ public sealed class ServerOptions
     /// <summary>Apply pending migrations at start (the embedded default); off when operators run <c>l2gw db upgrade</c>.</summary>
     public bool MigrateOnStart { get; set; } = true;
 
+    /// <summary>How log events are written: text (default) or json.</summary>
+    public LogFormat LogFormat { get; set; } = LogFormat.Text;
+
     /// <summary>Every <c>SECTION:key</c> of the config file, for the parts of the program configured there too (the agent).</summary>
     public IReadOnlyDictionary<string, string> ConfigFile { get; set; } = new Dictionary<string, string>();
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Reflection;
 using L2Gateway.Agent;
 using L2Gateway.Server;
@@ -63,11 +64,11 @@ public static class Program
               l2gw server [--config-file l2gw.ini] [--bind HOST:PORT] [--data-dir DIR] [--database URL]
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
-                          [--quota-l2-gateway N]
+                          [--quota-l2-gateway N] [--log-format text|json]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw db import-neutron --from NEUTRON_DATABASE_URL [--config-file l2gw.ini] [--database URL]
-              l2gw agent --config-file l2gateway_agent.ini
-                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
+              l2gw agent --config-file l2gateway_agent.ini [--log-format text|json]
+                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url, metrics_bind)
 
             A server whose config file has an [ovsdb] section runs the agent in-process (embedded).
               l2gw --version
@@ -81,7 +82,8 @@ public static class Program
     private static async Task<int> RunServerAsync(string[] args)
     {
         var options = ServerConfiguration.Load(args);
-        await using var app = ServerHost.Build(options);
+        // Under systemd (Type=notify) the host tells it when the server is ready and when it is stopping.
+        await using var app = ServerHost.Build(options, b => b.Host.UseSystemd());
         try
         {
             await ServerHost.StartAsync(app);
@@ -105,7 +107,7 @@ public static class Program
             }
 
             agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
-            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>());
+            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetRequiredService<IMeterFactory>());
             await agent.StartAsync(CancellationToken.None);
         }
 
@@ -134,6 +136,7 @@ public static class Program
     private static async Task<int> RunAgentAsync(string[] args)
     {
         string? file = null;
+        string? logFormat = null;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--config-file" && i + 1 < args.Length)
@@ -143,6 +146,14 @@ public static class Program
             else if (args[i].StartsWith("--config-file=", StringComparison.Ordinal))
             {
                 file = args[i]["--config-file=".Length..];
+            }
+            else if (args[i] == "--log-format" && i + 1 < args.Length)
+            {
+                logFormat = args[++i];
+            }
+            else if (args[i].StartsWith("--log-format=", StringComparison.Ordinal))
+            {
+                logFormat = args[i]["--log-format=".Length..];
             }
             else
             {
@@ -155,18 +166,28 @@ public static class Program
             return Fail("l2gw agent needs --config-file with an [ovsdb] section", 2);
         }
 
-        var options = LoadAgentOptions(ServerConfiguration.ReadIni(file));
+        var ini = ServerConfiguration.ReadIni(file);
+        var options = LoadAgentOptions(ini);
         if (options.OvsdbHosts.Count == 0 && !options.EnableManager)
         {
             return Fail($"{file}: [ovsdb] ovsdb_hosts lists no switch (and enable_manager is off)", 2);
         }
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.AddL2gwConsole();
-        builder.Services.AddSingleton(options);
-        builder.Services.AddHostedService<L2GatewayAgent>();
-        using var host = builder.Build();
-        await host.RunAsync();
+        // The same precedence as the server's options: flag, then environment, then file.
+        var format = ConsoleLogging.ParseFormat(
+            logFormat ?? (Environment.GetEnvironmentVariable("L2GW_LOG_FORMAT") is { Length: > 0 } fromEnv ? fromEnv : ini.GetValueOrDefault("DEFAULT:log_format")));
+        var metricsBind = AgentProcess.MetricsBind(ini);
+        using var host = AgentProcess.Build(options, format, metricsBind);
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (IOException e)
+        {
+            return Fail($"cannot listen on {metricsBind} (metrics_bind): {e.Message}", 1);
+        }
+
+        await host.WaitForShutdownAsync();
         return 0;
     }
 

@@ -102,10 +102,23 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         await RunAsPostgresAsync($"{Bin}/initdb", $"-D {directory}/data -A trust -U postgres --no-sync -E UTF8 --locale=C");
+        await StartAgainAsync();
+    }
+
+    /// <summary>Starts the server (again, after <see cref="StopAsync"/>) on the same port with the same data.</summary>
+    public async Task StartAgainAsync()
+    {
         await RunAsPostgresAsync(
             $"{Bin}/pg_ctl",
             $"-D {directory}/data -l {directory}/log -w -t 60 -o \"-p {Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
         pid = int.Parse((await File.ReadAllLinesAsync($"{directory}/data/postmaster.pid"))[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Stops the server and keeps its data: a database outage (fast: clients are cut off at once).</summary>
+    public async Task StopAsync()
+    {
+        await RunAsPostgresAsync($"{Bin}/pg_ctl", $"-D {directory}/data -m fast -w -t 30 stop");
+        pid = 0;
     }
 
     public async Task CreateDatabaseAsync(string name)

@@ -1,5 +1,6 @@
 using L2Gateway.Core;
 using L2Gateway.Core.Planning;
+using L2Gateway.Server.Observability;
 using L2Gateway.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -12,7 +13,7 @@ public sealed record SwitchState(string Switch, string Status, string Reason);
 public sealed record ConnectionState(string Status, string Reason, IReadOnlyList<SwitchState> Switches);
 
 /// <summary>Agents' heartbeats and reports, and what follows from them: inventory, learned MACs, connection status.</summary>
-public sealed class AgentService(Store store, DesiredStateService desired, ServerOptions options, TimeProvider time)
+public sealed class AgentService(Store store, DesiredStateService desired, ServerOptions options, TimeProvider time, ServerMetrics? metrics = null)
 {
     private long Now() => time.GetUtcNow().UtcTicks;
 
@@ -103,6 +104,7 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
             },
             result => result.planInputsChanged,
             cancellationToken);
+        metrics?.AgentReported(report.Host);
         return id;
     }
 

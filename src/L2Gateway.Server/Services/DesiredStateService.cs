@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using L2Gateway.Core;
 using L2Gateway.Core.Planning;
+using L2Gateway.Server.Observability;
 using L2Gateway.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -19,6 +20,7 @@ public sealed class DesiredStateService : BackgroundService
 {
     private readonly Store store;
     private readonly ILogger<DesiredStateService> logger;
+    private readonly ServerMetrics? metrics;
     private readonly SemaphoreSlim refreshing = new(1, 1);
     private readonly TimeSpan fullReloadPeriod;
     private readonly ConcurrentQueue<IReadOnlyList<RowChange>> changes = new();
@@ -33,13 +35,15 @@ public sealed class DesiredStateService : BackgroundService
     private Inputs? inputs;
     private int pending;
 
-    public DesiredStateService(Store store, ServerOptions options, ILogger<DesiredStateService> logger)
+    public DesiredStateService(Store store, ServerOptions options, ILogger<DesiredStateService> logger, ServerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         this.store = store;
         this.logger = logger;
         fullReloadPeriod = TimeSpan.FromSeconds(options.FullReloadInterval);
+        this.metrics = metrics;
+        metrics?.ObserveDesiredState(() => current);
         store.Committed += OnCommitted;
         store.PeerCommitted += OnCommitted;
     }
@@ -128,8 +132,10 @@ public sealed class DesiredStateService : BackgroundService
                 Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(loaded).TotalMilliseconds);
             var before = current;
-            var differs = plan.Count != before.Count
-                || plan.Any(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision);
+            var newRevisions = plan.Count(p => !before.TryGetValue(p.Key, out var old) || old.Revision != p.Value.Revision)
+                + before.Keys.Count(n => !plan.ContainsKey(n));
+            var differs = newRevisions > 0;
+            metrics?.Planned(Stopwatch.GetElapsedTime(loaded), full, newRevisions);
             foreach (var (name, state) in plan)
             {
                 var recent = history.GetValueOrDefault(name) ?? [];
