@@ -1,17 +1,22 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
+using L2Gateway.Testing;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace L2Gateway.Server.Tests;
 
 /// <summary>
 /// A database written by an earlier release series (tests/fixtures/l2gw-SERIES.sqlite, made by
 /// tests/fixtures/make-upgrade-fixture.sh through that series' API) is migrated by today's server as it starts, and
-/// the API then shows every row as that series showed it (l2gw-SERIES.json beside it).
+/// the API then shows every row as that series showed it (l2gw-SERIES.json beside it). The server's clock is set to
+/// the fixture's last agent heartbeat, so what depends on time (an agent's liveness, and with it the connections'
+/// status) reads as it did then.
 /// </summary>
 public sealed class UpgradeTests : IDisposable
 {
-    /// <summary>Computed when read, not stored: an agent's liveness (the clock) and the digest of a switch's desired state.</summary>
-    private static readonly string[] Computed = ["alive", "desired_revision"];
+    /// <summary>Computed when read, not stored, by code that may change between series: the digest of a switch's desired state.</summary>
+    private static readonly string[] Computed = ["desired_revision"];
 
     /// <summary>Each table of the fixture and the API collection that shows its rows (local MACs: in the switches).</summary>
     private static readonly (string Table, string Collection)[] Tables =
@@ -64,7 +69,12 @@ public sealed class UpgradeTests : IDisposable
         var expected = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(FixtureDirectory, fixture + ".json")))!.AsObject();
         var rows = await CountRowsAsync(copy);
 
-        var server = ServerHost.Build(new ServerOptions { Bind = "127.0.0.1:0", Database = "sqlite:///" + copy.TrimStart('/'), DataDir = directory });
+        var heartbeat = DateTimeOffset.ParseExact(
+            (string)expected["agents"]!["agents"]![0]!["heartbeat_timestamp"]!, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var clock = new ManualClock(heartbeat);
+        var server = ServerHost.Build(
+            new ServerOptions { Bind = "127.0.0.1:0", Database = "sqlite:///" + copy.TrimStart('/'), DataDir = directory },
+            builder => builder.Services.AddSingleton<TimeProvider>(clock));
         await using (server)
         {
             await ServerHost.StartAsync(server);
