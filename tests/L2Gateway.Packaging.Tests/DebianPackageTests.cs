@@ -93,6 +93,8 @@ public sealed class DebianPackageTests(ITestOutputHelper output)
             Assert.Equal(Artifacts.Version, (await RunAsync("dpkg-query", "-W", "-f=${Version}", package)).Out);
         }
 
+        Assert.Contains("complete -F _l2gw l2gw", await File.ReadAllTextAsync("/usr/share/bash-completion/completions/l2gw"), StringComparison.Ordinal);
+
         // A system account with no login, owning the data directory; the configuration readable by it only.
         var user = (await RunAsync("getent", "passwd", "l2gw")).Out.Trim().Split(':');
         Assert.True(int.Parse(user[2], System.Globalization.CultureInfo.InvariantCulture) < 1000, $"l2gw is not a system user: {string.Join(':', user)}");
