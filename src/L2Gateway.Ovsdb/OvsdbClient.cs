@@ -14,26 +14,34 @@ using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Ovsdb;
 
+/// <summary>The state of a connection or of a replica's link.</summary>
 public enum OvsdbConnectionState
 {
+    /// <summary>Dialling, or waiting before the next attempt.</summary>
     Connecting,
+    /// <summary>Connected; calls can be made.</summary>
     Connected,
+    /// <summary>Closed or lost; a replica tries again.</summary>
     Disconnected,
 
     /// <summary>Gave up: reconnect attempts were exhausted, or the owner was disposed.</summary>
     Failed,
 }
 
+/// <summary>Raised when a connection changes state.</summary>
 public sealed class OvsdbConnectionStateChangedEventArgs(OvsdbConnectionState state, Exception? reason) : EventArgs
 {
+    /// <summary>The new state.</summary>
     public OvsdbConnectionState State { get; } = state;
 
     /// <summary>Why the connection went down (null when connected or closed on purpose).</summary>
     public Exception? Reason { get; } = reason;
 }
 
+/// <summary>Raised when the server grants a lock ("locked") or takes it back ("stolen").</summary>
 public sealed class OvsdbLockEventArgs(string lockName) : EventArgs
 {
+    /// <summary>The lock's name, as given to <see cref="OvsdbClient.LockAsync"/>.</summary>
     public string LockName { get; } = lockName;
 }
 
@@ -88,10 +96,13 @@ public sealed class OvsdbClient : IAsyncDisposable
         _events = new EventQueue(_logger, $"OVSDB connection to {endpoint}", _ => _metrics?.Error("handler", _tag));
     }
 
+    /// <summary>The endpoint dialled or accepted, e.g. "tcp:192.0.2.10:6640".</summary>
     public string Endpoint { get; }
 
+    /// <summary><see cref="OvsdbConnectionState.Connected"/> until the connection closes, then <see cref="OvsdbConnectionState.Disconnected"/>.</summary>
     public OvsdbConnectionState State => _closed.Task.IsCompleted ? OvsdbConnectionState.Disconnected : OvsdbConnectionState.Connected;
 
+    /// <summary>Whether the connection is open.</summary>
     public bool IsConnected => !_closed.Task.IsCompleted;
 
     /// <summary>Why the connection closed: null while open or after a deliberate close.</summary>
@@ -100,6 +111,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     /// <summary>Completes (never faults) when the connection is closed, with the reason.</summary>
     public Task<Exception?> Completion => _closed.Task;
 
+    /// <summary>The options the connection was made with.</summary>
     public OvsdbClientOptions Options => _options;
 
     /// <summary>How many "echo" requests from the peer (its inactivity probes) this client has answered.</summary>
@@ -278,6 +290,7 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     // ---------------------------------------------------------------- RFC 7047 methods
 
+    /// <summary>RFC 7047 "list_dbs": the names of the server's databases.</summary>
     public async Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken cancellationToken = default)
     {
         var r = await CallAsync("list_dbs", _ => { }, cancellationToken).ConfigureAwait(false);
@@ -293,6 +306,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         return schema;
     }
 
+    /// <summary>The schema of <paramref name="database"/> if <see cref="GetSchemaAsync"/> fetched it already, else null.</summary>
     public DatabaseSchema? GetCachedSchema(string database) => _schemas.TryGetValue(database, out var s) ? s : null;
 
     private async ValueTask<DatabaseSchema> SchemaAsync(string database, CancellationToken ct) =>
@@ -327,6 +341,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         return TransactResult.Parse(r, operations, schema);
     }
 
+    /// <summary>RFC 7047 "transact" of <paramref name="operations"/> on <paramref name="database"/>, with the default timeout.</summary>
     public Task<TransactResult> TransactAsync(string database, params Operation[] operations) =>
         TransactAsync(database, operations, CancellationToken.None);
 
@@ -443,6 +458,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         return new MonitorUpdate(m.Id, m.Method, true, result[0].ValueKind == JsonValueKind.True, result[1].GetString(), TableUpdates.Parse(result[2], m.Schema, true, initial: true));
     }
 
+    /// <summary>RFC 7047 "monitor_cancel": ends the monitor <paramref name="monitorId"/>.</summary>
     public async Task MonitorCancelAsync(string monitorId, CancellationToken cancellationToken = default)
     {
         await CallAsync("monitor_cancel", w => w.WriteStringValue(monitorId), cancellationToken).ConfigureAwait(false);
@@ -473,6 +489,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         }
     }
 
+    /// <summary>RFC 7047 "unlock": releases <paramref name="lockName"/> (or gives up waiting for it).</summary>
     public async Task UnlockAsync(string lockName, CancellationToken cancellationToken = default)
     {
         await ControlCallAsync("unlock", lockName, cancellationToken).ConfigureAwait(false);
@@ -501,6 +518,7 @@ public sealed class OvsdbClient : IAsyncDisposable
     public Task<JsonElement> CallAsync(string method, Action<Utf8JsonWriter> writeParams, CancellationToken cancellationToken = default) =>
         CallCoreAsync(method, id => new OutgoingMessage(JsonRpcWriter.Request(method, writeParams, id)), false, null, null, cancellationToken);
 
+    /// <summary>Sends request <paramref name="method"/> with the parameters <paramref name="writeParams"/> writes and returns its "result"; <paramref name="timeout"/> replaces the default call timeout.</summary>
     public Task<JsonElement> CallAsync(string method, Action<Utf8JsonWriter> writeParams, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         CallCoreAsync(method, id => new OutgoingMessage(JsonRpcWriter.Request(method, writeParams, id)), false, null, timeout, cancellationToken);
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace L2Gateway.Ovsdb;
 
+/// <summary>How a connection is made and supervised: TLS files, timeouts, limits, logging, clock and metrics.</summary>
 public sealed class OvsdbClientOptions
 {
     /// <summary>PEM private key for "ssl:" endpoints (ovsdb-server's --private-key counterpart).</summary>
@@ -24,6 +25,7 @@ public sealed class OvsdbClientOptions
     /// <summary>Default timeout of a call; <see cref="Timeout.InfiniteTimeSpan"/> for none.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a TCP connection (and TLS handshake) may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Largest accepted message; a larger one is a protocol error that closes the connection.</summary>

@@ -21,6 +21,9 @@ public sealed class OvsdbListener : IAsyncDisposable
     private readonly Func<IPEndPoint, OvsdbServerTls?>? _tls;
     private readonly OvsdbServerTls? _fixedTls;
 
+    /// <summary>A listener for switches that dial in (their Manager table names this address).</summary>
+    /// <param name="endpoint">The address and port to listen on; port 0 lets the system pick one.</param>
+    /// <param name="options">The options of each accepted connection (and, with TLS, its PEM files).</param>
     /// <param name="useTls">
     /// Accept TLS ("ssl:" managers): <paramref name="options"/> must name the private key, certificate and
     /// CA files; the peer must present a certificate issued by that CA.
@@ -42,6 +45,9 @@ public sealed class OvsdbListener : IAsyncDisposable
         _listener = new TcpListener(endpoint);
     }
 
+    /// <summary>A listener for switches that dial in over TLS, with credentials chosen per peer.</summary>
+    /// <param name="endpoint">The address and port to listen on; port 0 lets the system pick one.</param>
+    /// <param name="options">The options of each accepted connection.</param>
     /// <param name="tls">
     /// The credentials to accept each peer with, chosen by its address (a switch's own certificate files, as the
     /// reference's passive mode does); a peer it returns null for is refused.
@@ -57,6 +63,7 @@ public sealed class OvsdbListener : IAsyncDisposable
     /// <summary>The bound address; with port 0 the system picks one.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
+    /// <summary>Starts listening on <see cref="LocalEndPoint"/>.</summary>
     public void Start() => _listener.Start();
 
     /// <summary>
@@ -139,12 +146,14 @@ public sealed class OvsdbListener : IAsyncDisposable
         }
     }
 
+    /// <summary>The names in the "Physical_Switch" table of <paramref name="database"/>, sorted: who the switch behind <paramref name="client"/> is.</summary>
     public static async Task<IReadOnlyList<string>> IdentifyAsync(OvsdbClient client, string database = "hardware_vtep", CancellationToken cancellationToken = default)
     {
         var result = (await client.TransactAsync(database, [Op.Select("Physical_Switch").Columns("name")], cancellationToken).ConfigureAwait(false)).EnsureSuccess();
         return [.. result.Operations[0]!.Rows!.Select(r => r.GetString("name")).Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>Stops listening; connections already accepted stay open.</summary>
     public ValueTask DisposeAsync()
     {
         _listener.Stop();
@@ -157,8 +166,10 @@ public sealed class OvsdbListener : IAsyncDisposable
 /// <summary>What a listener presents to a TLS peer, and the CA certificates a peer's certificate must chain to.</summary>
 public sealed class OvsdbServerTls(X509Certificate2 certificate, X509Certificate2Collection trusted) : IDisposable
 {
+    /// <summary>The certificate (with its private key) presented to peers.</summary>
     public X509Certificate2 Certificate { get; } = certificate;
 
+    /// <summary>The CA certificates a peer's certificate must chain to.</summary>
     public X509Certificate2Collection Trusted { get; } = trusted;
 
     /// <summary>Reads PEM files: a private key, its certificate, and the CA certificate(s) peers must chain to.</summary>
@@ -169,6 +180,7 @@ public sealed class OvsdbServerTls(X509Certificate2 certificate, X509Certificate
         return new OvsdbServerTls(X509Certificate2.CreateFromPemFile(certificateFile, privateKeyFile), trusted);
     }
 
+    /// <summary>Disposes the certificates.</summary>
     public void Dispose()
     {
         Certificate.Dispose();

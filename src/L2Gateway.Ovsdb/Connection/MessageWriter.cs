@@ -26,8 +26,11 @@ internal sealed class MessageWriter
     private byte[]? _chunk;
     private int _stopped;
 
+    /// <param name="stream">The connection's stream; only this writer writes to it.</param>
     /// <param name="failed">Called once when a write fails: closes the connection and returns the error for the senders.</param>
     /// <param name="closedError">The error a message gets when the connection is closed before it is written.</param>
+    /// <param name="metrics">Where sent messages and bytes are counted, if anywhere.</param>
+    /// <param name="tag">The connection's tag on those measurements.</param>
     public MessageWriter(Stream stream, Func<Exception, Exception> failed, Func<Exception> closedError, OvsdbMetrics? metrics, KeyValuePair<string, object?> tag)
     {
         _stream = stream;

@@ -19,23 +19,31 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         _values = values;
     }
 
+    /// <summary>The empty set (also an optional value that is absent).</summary>
     public static OvsdbDatum EmptySet { get; } = new(None, null);
 
+    /// <summary>The empty map.</summary>
     public static OvsdbDatum EmptyMap { get; } = new(None, None);
 
+    /// <summary>Whether this is a map (else a set; a single atom is a set of one).</summary>
     public bool IsMap => _values is not null;
 
+    /// <summary>The number of atoms (of a set) or pairs (of a map).</summary>
     public int Count => _keys.Length;
 
+    /// <summary>Whether it holds nothing.</summary>
     public bool IsEmpty => _keys.Length == 0;
 
+    /// <summary>The atoms of a set, or the keys of a map, sorted.</summary>
     public IReadOnlyList<OvsdbAtom> Keys => _keys;
 
     /// <summary>The map values, parallel to <see cref="Keys"/>; empty for a set.</summary>
     public IReadOnlyList<OvsdbAtom> Values => _values ?? None;
 
+    /// <summary>A set of one atom: what a column of a scalar type holds.</summary>
     public static OvsdbDatum Scalar(OvsdbAtom atom) => new([atom], null);
 
+    /// <summary>A set of <paramref name="atoms"/>; duplicates count once.</summary>
     public static OvsdbDatum Set(params IEnumerable<OvsdbAtom> atoms)
     {
         var keys = atoms.Distinct().ToArray();
@@ -43,6 +51,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return keys.Length == 0 ? EmptySet : new OvsdbDatum(keys, null);
     }
 
+    /// <summary>A map of <paramref name="pairs"/>; a key given twice keeps its last value.</summary>
     public static OvsdbDatum Map(IEnumerable<KeyValuePair<OvsdbAtom, OvsdbAtom>> pairs)
     {
         var dict = new Dictionary<OvsdbAtom, OvsdbAtom>();
@@ -54,6 +63,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return FromSortedPairs(dict.OrderBy(p => p.Key));
     }
 
+    /// <summary>A map of <paramref name="pairs"/>; a key given twice keeps its last value.</summary>
     public static OvsdbDatum Map(params (OvsdbAtom Key, OvsdbAtom Value)[] pairs) =>
         Map(pairs.Select(p => KeyValuePair.Create(p.Key, p.Value)));
 
@@ -76,20 +86,28 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return new OvsdbDatum(keys, values);
     }
 
+    /// <summary>A set of one atom.</summary>
     public static implicit operator OvsdbDatum(OvsdbAtom atom) => Scalar(atom);
 
+    /// <summary>A set of one string.</summary>
     public static implicit operator OvsdbDatum(string value) => Scalar(value);
 
+    /// <summary>A set of one integer.</summary>
     public static implicit operator OvsdbDatum(long value) => Scalar(value);
 
+    /// <summary>A set of one boolean.</summary>
     public static implicit operator OvsdbDatum(bool value) => Scalar(value);
 
+    /// <summary>A set of one real.</summary>
     public static implicit operator OvsdbDatum(double value) => Scalar(value);
 
+    /// <summary>A set of one uuid.</summary>
     public static implicit operator OvsdbDatum(Guid value) => Scalar(value);
 
+    /// <summary>Whether the set, or the keys of the map, hold <paramref name="key"/>.</summary>
     public bool Contains(OvsdbAtom key) => Array.BinarySearch(_keys, key) >= 0;
 
+    /// <summary>The value of <paramref name="key"/> in a map.</summary>
     public bool TryGetValue(OvsdbAtom key, out OvsdbAtom value)
     {
         var i = Array.BinarySearch(_keys, key);
@@ -114,6 +132,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         _ => throw new InvalidOperationException($"datum has {_keys.Length} atoms, expected at most one"),
     };
 
+    /// <summary>The pairs of a map, sorted by key; nothing for a set.</summary>
     public IEnumerable<KeyValuePair<OvsdbAtom, OvsdbAtom>> Pairs
     {
         get
@@ -167,6 +186,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return FromSortedPairs(map);
     }
 
+    /// <summary>Writes the value in its RFC 7047 JSON form: an atom alone for a set of one, else ["set", [...]] or ["map", [...]].</summary>
     public void WriteTo(Utf8JsonWriter writer)
     {
         if (_values is not null)
@@ -260,6 +280,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return Scalar(OvsdbAtom.Parse(json, keyKind));
     }
 
+    /// <inheritdoc/>
     public bool Equals(OvsdbDatum? other)
     {
         if (ReferenceEquals(this, other))
@@ -275,8 +296,10 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return _values is null || _values.AsSpan().SequenceEqual(other._values);
     }
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is OvsdbDatum d && Equals(d);
 
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var h = new HashCode();
@@ -297,6 +320,7 @@ public sealed class OvsdbDatum : IEquatable<OvsdbDatum>
         return h.ToHashCode();
     }
 
+    /// <inheritdoc/>
     public override string ToString() => IsMap
         ? "{" + string.Join(", ", Pairs.Select(p => $"{p.Key}={p.Value}")) + "}"
         : _keys.Length == 1 ? _keys[0].ToString() : "[" + string.Join(", ", _keys) + "]";

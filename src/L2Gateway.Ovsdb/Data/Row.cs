@@ -8,7 +8,7 @@ namespace L2Gateway.Ovsdb.Data;
 /// Column names shared by many rows, so that a row stores only an array of values (replicas hold
 /// hundreds of thousands of rows; a dictionary per row would dominate their memory).
 /// </summary>
-public sealed class RowLayout
+internal sealed class RowLayout
 {
     private readonly Dictionary<string, int> _index;
 
@@ -40,6 +40,7 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
     private readonly OvsdbDatum?[] _values;
     private readonly int _count;
 
+    /// <summary>The row <paramref name="uuid"/> with the values of <paramref name="columns"/>.</summary>
     public Row(Guid uuid, IReadOnlyDictionary<string, OvsdbDatum> columns)
     {
         Uuid = uuid;
@@ -54,7 +55,7 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
     }
 
     /// <summary>A row over a shared layout; a null value means the column is absent from this row. The array is not copied.</summary>
-    public Row(Guid uuid, RowLayout layout, OvsdbDatum?[] values)
+    internal Row(Guid uuid, RowLayout layout, OvsdbDatum?[] values)
     {
         if (values.Length != layout.Count)
         {
@@ -73,9 +74,10 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
         }
     }
 
+    /// <summary>The row's "_uuid".</summary>
     public Guid Uuid { get; }
 
-    public RowLayout Layout => _layout;
+    internal RowLayout Layout => _layout;
 
     /// <summary>The values parallel to <see cref="Layout"/> (null = absent). Do not modify.</summary>
     internal OvsdbDatum?[] RawValues => _values;
@@ -83,16 +85,22 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
     /// <summary>The columns present in this row (the row itself is the dictionary).</summary>
     public IReadOnlyDictionary<string, OvsdbDatum> Columns => this;
 
+    /// <inheritdoc/>
     public int Count => _count;
 
+    /// <inheritdoc/>
     public IEnumerable<string> Keys => this.Select(p => p.Key);
 
+    /// <inheritdoc/>
     public IEnumerable<OvsdbDatum> Values => this.Select(p => p.Value);
 
+    /// <summary>The value of <paramref name="column"/>; throws <see cref="KeyNotFoundException"/> when the row lacks it.</summary>
     public OvsdbDatum this[string column] => Get(column);
 
+    /// <inheritdoc/>
     public bool ContainsKey(string key) => TryGetValue(key, out _);
 
+    /// <inheritdoc/>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out OvsdbDatum value)
     {
         if (_layout.TryGetIndex(key, out var i) && _values[i] is { } v)
@@ -105,6 +113,7 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
         return false;
     }
 
+    /// <inheritdoc/>
     public IEnumerator<KeyValuePair<string, OvsdbDatum>> GetEnumerator()
     {
         for (var i = 0; i < _values.Length; i++)
@@ -118,9 +127,11 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>The value of <paramref name="column"/>; throws <see cref="KeyNotFoundException"/> when the row lacks it.</summary>
     public OvsdbDatum Get(string column) =>
         TryGetValue(column, out var d) ? d : throw new KeyNotFoundException($"row {Uuid} has no column \"{column}\"");
 
+    /// <summary>The value of <paramref name="column"/>, if the row has it.</summary>
     public bool TryGet(string column, out OvsdbDatum value)
     {
         if (TryGetValue(column, out var d))
@@ -133,29 +144,41 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
         return false;
     }
 
+    /// <summary>A string column's value.</summary>
     public string GetString(string column) => Get(column).Single.AsString();
 
+    /// <summary>An integer column's value.</summary>
     public long GetInteger(string column) => Get(column).Single.AsInteger();
 
+    /// <summary>A real column's value.</summary>
     public double GetReal(string column) => Get(column).Single.AsReal();
 
+    /// <summary>A boolean column's value.</summary>
     public bool GetBoolean(string column) => Get(column).Single.AsBoolean();
 
+    /// <summary>A uuid column's value.</summary>
     public Guid GetUuid(string column) => Get(column).Single.AsUuid();
 
+    /// <summary>An optional string column's value (a set of at most one), or null.</summary>
     public string? GetOptionalString(string column) => TryGet(column, out var d) ? d.Optional?.AsString() : null;
 
+    /// <summary>An optional integer column's value, or null.</summary>
     public long? GetOptionalInteger(string column) => TryGet(column, out var d) ? d.Optional?.AsInteger() : null;
 
+    /// <summary>An optional uuid column's value, or null.</summary>
     public Guid? GetOptionalUuid(string column) => TryGet(column, out var d) ? d.Optional?.AsUuid() : null;
 
+    /// <summary>A set of strings.</summary>
     public IReadOnlyList<string> GetStringSet(string column) => TryGet(column, out var d) ? [.. d.Keys.Select(a => a.AsString())] : [];
 
+    /// <summary>A set of uuids.</summary>
     public IReadOnlyList<Guid> GetUuidSet(string column) => TryGet(column, out var d) ? [.. d.Keys.Select(a => a.AsUuid())] : [];
 
+    /// <summary>A string-to-string map (e.g. "other_config").</summary>
     public IReadOnlyDictionary<string, string> GetStringMap(string column) =>
         TryGet(column, out var d) ? d.Pairs.ToDictionary(p => p.Key.AsString(), p => p.Value.AsString()) : new Dictionary<string, string>();
 
+    /// <summary>An integer-to-uuid map (e.g. "bindings" of Physical_Port).</summary>
     public IReadOnlyDictionary<long, Guid> GetIntegerUuidMap(string column) =>
         TryGet(column, out var d) ? d.Pairs.ToDictionary(p => p.Key.AsInteger(), p => p.Value.AsUuid()) : new Dictionary<long, Guid>();
 
@@ -230,5 +253,6 @@ public sealed class Row : IReadOnlyDictionary<string, OvsdbDatum>
         return OvsdbDatum.Parse(value);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Uuid} {{{string.Join(", ", this.Select(c => $"{c.Key}={c.Value}"))}}}";
 }

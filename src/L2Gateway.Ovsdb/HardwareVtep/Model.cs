@@ -1,6 +1,9 @@
 using L2Gateway.Ovsdb.Data;
 using L2Gateway.Ovsdb.Replication;
 
+// CS1591 (public member without an XML comment) is off in this file alone. Typed rows of the hardware_vtep schema (vtep.ovsschema): each record property is the schema column of the same name; vtep(5) documents them.
+#pragma warning disable CS1591
+
 namespace L2Gateway.Ovsdb.HardwareVtep;
 
 /// <summary>Table names of the hardware_vtep schema.</summary>
@@ -24,6 +27,8 @@ public static class VtepTables
         [Global, PhysicalSwitch, PhysicalPort, LogicalSwitch, UcastMacsLocal, UcastMacsRemote, McastMacsLocal, McastMacsRemote, PhysicalLocator, PhysicalLocatorSet, Tunnel, Manager];
 
     /// <summary>A replica of all the tables above with the indexes an L2 gateway agent looks things up by.</summary>
+    /// <param name="endpoint">The switch's OVSDB server, e.g. "tcp:192.0.2.10:6632" or "ssl:192.0.2.10:6632".</param>
+    /// <param name="options">How the replica connects and reconnects.</param>
     /// <param name="macIndexes">
     /// Index the four MAC tables by (MAC, logical switch) for the <c>Find*Mac*</c> lookups. A replica of a large
     /// switch that never looks MACs up that way is smaller and applies updates faster without them.
@@ -47,11 +52,13 @@ public static class VtepTables
     }
 }
 
+/// <summary>The "Global" row: the switches and managers of the database.</summary>
 public sealed record GlobalRecord(Guid Uuid, IReadOnlyList<Guid> Managers, IReadOnlyList<Guid> Switches, IReadOnlyDictionary<string, string> OtherConfig)
 {
     public static GlobalRecord FromRow(Row r) => new(r.Uuid, r.GetUuidSet("managers"), r.GetUuidSet("switches"), r.GetStringMap("other_config"));
 }
 
+/// <summary>A "Physical_Switch" row: a hardware VTEP, its ports, tunnel IPs and faults.</summary>
 public sealed record PhysicalSwitch(
     Guid Uuid,
     string Name,
@@ -68,6 +75,7 @@ public sealed record PhysicalSwitch(
         r.GetUuidSet("ports"), r.GetUuidSet("tunnels"), r.GetStringMap("other_config"), r.GetStringSet("switch_fault_status"));
 }
 
+/// <summary>A "Physical_Port" row: a switch port and its VLAN bindings to logical switches.</summary>
 public sealed record PhysicalPort(
     Guid Uuid,
     string Name,
@@ -82,6 +90,7 @@ public sealed record PhysicalPort(
         r.GetStringMap("other_config"), r.GetStringSet("port_fault_status"));
 }
 
+/// <summary>A "Logical_Switch" row: one L2 domain, its VXLAN tunnel key.</summary>
 public sealed record LogicalSwitch(Guid Uuid, string Name, string Description, long? TunnelKey, string? ReplicationMode, IReadOnlyDictionary<string, string> OtherConfig)
 {
     public static LogicalSwitch FromRow(Row r) => new(
@@ -100,16 +109,19 @@ public sealed record McastMac(Guid Uuid, string Mac, Guid LogicalSwitch, Guid Lo
     public static McastMac FromRow(Row r) => new(r.Uuid, r.GetString("MAC"), r.GetUuid("logical_switch"), r.GetUuid("locator_set"), r.GetString("ipaddr"));
 }
 
+/// <summary>A "Physical_Locator" row: a tunnel endpoint (VTEP IP and encapsulation).</summary>
 public sealed record PhysicalLocator(Guid Uuid, string EncapsulationType, string DstIp, long? TunnelKey)
 {
     public static PhysicalLocator FromRow(Row r) => new(r.Uuid, r.GetString("encapsulation_type"), r.GetString("dst_ip"), r.GetOptionalInteger("tunnel_key"));
 }
 
+/// <summary>A "Physical_Locator_Set" row: the locators a multicast MAC floods to.</summary>
 public sealed record PhysicalLocatorSet(Guid Uuid, IReadOnlyList<Guid> Locators)
 {
     public static PhysicalLocatorSet FromRow(Row r) => new(r.Uuid, r.GetUuidSet("locators"));
 }
 
+/// <summary>A "Tunnel" row: a BFD-monitored tunnel between a local and a remote locator.</summary>
 public sealed record Tunnel(
     Guid Uuid,
     Guid Local,
@@ -124,6 +136,7 @@ public sealed record Tunnel(
         r.GetStringMap("bfd_params"), r.GetStringMap("bfd_status"));
 }
 
+/// <summary>A "Manager" row: an OVSDB manager the switch connects to (passive mode).</summary>
 public sealed record Manager(Guid Uuid, string Target, long? MaxBackoff, long? InactivityProbe, bool IsConnected, IReadOnlyDictionary<string, string> Status, IReadOnlyDictionary<string, string> OtherConfig)
 {
     public static Manager FromRow(Row r) => new(

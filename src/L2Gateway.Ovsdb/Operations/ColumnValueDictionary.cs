@@ -15,12 +15,16 @@ public sealed class ColumnValueDictionary : IReadOnlyDictionary<string, OvsdbDat
     private OvsdbDatum[] _values = new OvsdbDatum[4];
     private int _count;
 
+    /// <inheritdoc/>
     public int Count => _count;
 
+    /// <inheritdoc/>
     public OvsdbDatum this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no column \"{key}\"");
 
+    /// <inheritdoc/>
     public IEnumerable<string> Keys => _names.Take(_count);
 
+    /// <inheritdoc/>
     public IEnumerable<OvsdbDatum> Values => _values.Take(_count);
 
     /// <summary>Sets a column, replacing its earlier value if it has one.</summary>
@@ -45,8 +49,10 @@ public sealed class ColumnValueDictionary : IReadOnlyDictionary<string, OvsdbDat
         _values[_count++] = value;
     }
 
+    /// <inheritdoc/>
     public bool ContainsKey(string key) => IndexOf(key) >= 0;
 
+    /// <inheritdoc/>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out OvsdbDatum value)
     {
         var i = IndexOf(key);
@@ -54,6 +60,7 @@ public sealed class ColumnValueDictionary : IReadOnlyDictionary<string, OvsdbDat
         return i >= 0;
     }
 
+    /// <inheritdoc/>
     public IEnumerator<KeyValuePair<string, OvsdbDatum>> GetEnumerator()
     {
         for (var i = 0; i < _count; i++)

@@ -2,6 +2,9 @@ using System.Text.Json;
 using L2Gateway.Ovsdb.Data;
 using L2Gateway.Ovsdb.Schema;
 
+// CS1591 (public member without an XML comment) is off in this file alone. Operation builders: each type is one RFC 7047 section 5.2 operation and its members are that operation's JSON members (table, where, row, columns, mutations, until, ...), named as the RFC names them; the types' summaries say which.
+#pragma warning disable CS1591
+
 namespace L2Gateway.Ovsdb.Operations;
 
 /// <summary>An RFC 7047 &lt;function&gt; of a condition.</summary>
@@ -260,6 +263,7 @@ public abstract class TableOperation<TSelf> : Operation
     public TSelf WhereUuid(Guid uuid) => Where("_uuid", ConditionFunction.Equal, uuid);
 }
 
+/// <summary>RFC 7047 section 5.2.1 "insert": a new row with the given column values, optionally named ("uuid-name") for later operations of the transaction.</summary>
 public sealed class InsertOperation : Operation
 {
     private readonly ColumnValueDictionary _row = new();
@@ -316,6 +320,7 @@ public sealed class InsertOperation : Operation
     }
 }
 
+/// <summary>RFC 7047 section 5.2.2 "select": the rows matching the conditions, optionally only some columns.</summary>
 public sealed class SelectOperation(string table) : TableOperation<SelectOperation>(table)
 {
     public override string Op => "select";
@@ -345,6 +350,7 @@ public sealed class SelectOperation(string table) : TableOperation<SelectOperati
     }
 }
 
+/// <summary>RFC 7047 section 5.2.3 "update": sets columns of the rows matching the conditions.</summary>
 public sealed class UpdateOperation(string table) : TableOperation<UpdateOperation>(table)
 {
     private readonly ColumnValueDictionary _row = new();
@@ -373,6 +379,7 @@ public sealed class UpdateOperation(string table) : TableOperation<UpdateOperati
     }
 }
 
+/// <summary>RFC 7047 section 5.2.4 "mutate": applies mutations (add, remove, insert into sets and maps, ...) to the rows matching the conditions.</summary>
 public sealed class MutateOperation(string table) : TableOperation<MutateOperation>(table)
 {
     private readonly List<Mutation> _mutations = [];
@@ -411,6 +418,7 @@ public sealed class MutateOperation(string table) : TableOperation<MutateOperati
     }
 }
 
+/// <summary>RFC 7047 section 5.2.5 "delete": deletes the rows matching the conditions.</summary>
 public sealed class DeleteOperation(string table) : TableOperation<DeleteOperation>(table)
 {
     public override string Op => "delete";
@@ -507,6 +515,7 @@ public sealed class WaitOperation(string table) : TableOperation<WaitOperation>(
     }
 }
 
+/// <summary>RFC 7047 section 5.2.7 "commit": with durable, the server makes the transaction durable before replying.</summary>
 public sealed class CommitOperation(bool durable) : Operation
 {
     public override string Op => "commit";
@@ -520,6 +529,7 @@ public sealed class CommitOperation(bool durable) : Operation
     }
 }
 
+/// <summary>RFC 7047 section 5.2.8 "abort": the transaction fails here, undoing everything.</summary>
 public sealed class AbortOperation : Operation
 {
     public override string Op => "abort";
@@ -533,6 +543,7 @@ public sealed class AbortOperation : Operation
     }
 }
 
+/// <summary>RFC 7047 section 5.2.9 "comment": a note the server may log with the transaction.</summary>
 public sealed class CommentOperation(string comment) : Operation
 {
     public override string Op => "comment";

@@ -16,25 +16,30 @@ public sealed record OperationResult(Guid? Uuid, IReadOnlyList<Row>? Rows, long?
 /// </summary>
 public sealed class TransactResult
 {
+    /// <summary>A result from the per-operation <paramref name="operations"/> and the first <paramref name="error"/>, if any.</summary>
     public TransactResult(IReadOnlyList<OperationResult?> operations, OperationError? error)
     {
         Operations = operations;
         Error = error;
     }
 
+    /// <summary>One result per operation of the request; null after an error.</summary>
     public IReadOnlyList<OperationResult?> Operations { get; }
 
+    /// <summary>The first error: of an operation, or of the commit (index == request length); null on success.</summary>
     public OperationError? Error { get; }
 
+    /// <summary>Whether every operation and the commit succeeded.</summary>
     public bool Succeeded => Error is null;
 
     /// <summary>The uuid assigned by the insert at <paramref name="index"/>.</summary>
     public Guid InsertedUuid(int index) =>
         Operations[index]?.Uuid ?? throw new InvalidOperationException($"operation {index} returned no uuid");
 
+    /// <summary>This result, or <see cref="OvsdbTransactionException"/> if it failed.</summary>
     public TransactResult EnsureSuccess() => Succeeded ? this : throw new OvsdbTransactionException(this);
 
-    public static TransactResult Parse(JsonElement result, IReadOnlyList<Operation> request, DatabaseSchema? schema)
+    internal static TransactResult Parse(JsonElement result, IReadOnlyList<Operation> request, DatabaseSchema? schema)
     {
         if (result.ValueKind != JsonValueKind.Array)
         {

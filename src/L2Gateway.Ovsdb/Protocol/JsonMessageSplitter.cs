@@ -18,12 +18,14 @@ public sealed class JsonMessageSplitter
     private bool _inString;
     private bool _escape;
 
+    /// <summary>A splitter that refuses messages longer than <paramref name="maxMessageSize"/> bytes.</summary>
     public JsonMessageSplitter(long maxMessageSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageSize, 2);
         MaxMessageSize = maxMessageSize;
     }
 
+    /// <summary>The largest accepted message, in bytes.</summary>
     public long MaxMessageSize { get; }
 
     /// <summary>True while part of a message has been seen but not its end.</summary>
@@ -132,6 +134,7 @@ public sealed class JsonMessageSplitter
         return false;
     }
 
+    /// <summary>Forgets a partial message, to start again at a message boundary.</summary>
     public void Reset()
     {
         _scanned = 0;

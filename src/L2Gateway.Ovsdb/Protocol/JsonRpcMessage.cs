@@ -3,10 +3,14 @@ using System.Text.Json;
 
 namespace L2Gateway.Ovsdb.Protocol;
 
+/// <summary>The three shapes of a JSON-RPC 1.0 message.</summary>
 public enum JsonRpcMessageKind
 {
+    /// <summary>A request: "method", "params" and an "id".</summary>
     Request,
+    /// <summary>A notification: a request with a null "id", never answered.</summary>
     Notification,
+    /// <summary>A response: "result", "error" and the "id" of its request.</summary>
     Response,
 }
 
@@ -25,6 +29,7 @@ public sealed class JsonRpcMessage
         Error = error;
     }
 
+    /// <summary>Which of request, notification or response this is.</summary>
     public JsonRpcMessageKind Kind { get; }
 
     /// <summary>The "method" of a request or notification.</summary>
@@ -36,10 +41,13 @@ public sealed class JsonRpcMessage
     /// <summary>The "id" (JSON null for notifications).</summary>
     public JsonElement Id { get; }
 
+    /// <summary>A response's "result".</summary>
     public JsonElement Result { get; }
 
+    /// <summary>A response's "error" (JSON null when none).</summary>
     public JsonElement Error { get; }
 
+    /// <summary>Whether this is a response with a non-null "error".</summary>
     public bool IsError => Kind == JsonRpcMessageKind.Response && Error.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined);
 
     /// <summary>Parses one complete message; any malformation raises <see cref="OvsdbProtocolException"/>.</summary>
@@ -101,6 +109,7 @@ public sealed class JsonRpcMessage
         return new JsonRpcMessage(JsonRpcMessageKind.Response, null, default, id, result, error);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Kind switch
     {
         JsonRpcMessageKind.Response => $"response id={Id.GetRawText()}",

@@ -8,6 +8,7 @@ public sealed class JsonRpcReader
     private readonly PipeReader _reader;
     private readonly JsonMessageSplitter _splitter;
 
+    /// <summary>Reads from <paramref name="reader"/>; a message longer than <paramref name="maxMessageSize"/> bytes is a protocol error.</summary>
     public JsonRpcReader(PipeReader reader, long maxMessageSize)
     {
         _reader = reader;

@@ -16,6 +16,7 @@ public static class JsonRpcWriter
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>A request (or, with a null <paramref name="id"/>, a notification) of <paramref name="method"/> with the parameters <paramref name="writeParams"/> writes.</summary>
     public static ReadOnlyMemory<byte> Request(string method, Action<Utf8JsonWriter> writeParams, long? id)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -43,6 +44,7 @@ public static class JsonRpcWriter
         return buffer.WrittenMemory;
     }
 
+    /// <summary>The response to request <paramref name="id"/>: its result, or <paramref name="error"/>.</summary>
     public static ReadOnlyMemory<byte> Response(JsonElement id, Action<Utf8JsonWriter>? writeResult, string? error)
     {
         var buffer = new ArrayBufferWriter<byte>(128);

@@ -8,8 +8,11 @@ namespace L2Gateway.Ovsdb.Protocol;
 /// <summary>The monitor flavour: RFC 7047 "monitor", or the ovsdb-server extensions.</summary>
 public enum MonitorMethod
 {
+    /// <summary>RFC 7047 "monitor": whole rows in "update" notifications.</summary>
     Monitor,
+    /// <summary>"monitor_cond" (OVS extension): row diffs in "update2", with conditions.</summary>
     MonitorCond,
+    /// <summary>"monitor_cond_since" (OVS extension): resumes after a reconnect from the last transaction id, "update3".</summary>
     MonitorCondSince,
 }
 
@@ -22,12 +25,16 @@ public sealed record MonitorRequest(string Table)
     /// <summary>Condition for monitor_cond / monitor_cond_since; null means all rows.</summary>
     public IReadOnlyList<Condition>? Where { get; init; }
 
+    /// <summary>Send the existing rows in the reply ("initial").</summary>
     public bool Initial { get; init; } = true;
 
+    /// <summary>Report inserted rows.</summary>
     public bool Insert { get; init; } = true;
 
+    /// <summary>Report deleted rows.</summary>
     public bool Delete { get; init; } = true;
 
+    /// <summary>Report modified rows.</summary>
     public bool Modify { get; init; } = true;
 
     internal void WriteTo(Utf8JsonWriter w, bool conditional)
@@ -68,11 +75,16 @@ public sealed record MonitorRequest(string Table)
     }
 }
 
+/// <summary>What a <see cref="RowUpdate"/> reports.</summary>
 public enum RowUpdateKind
 {
+    /// <summary>A row that existed when the monitor started.</summary>
     Initial,
+    /// <summary>A new row.</summary>
     Insert,
+    /// <summary>A changed row.</summary>
     Modify,
+    /// <summary>A deleted row.</summary>
     Delete,
 }
 
@@ -85,17 +97,22 @@ public sealed record RowUpdate(Guid Uuid, RowUpdateKind Kind, IReadOnlyDictionar
 /// <summary>&lt;table-updates&gt; or &lt;table-updates2&gt;: table name -> row updates.</summary>
 public sealed class TableUpdates
 {
+    /// <summary>Updates of the tables in <paramref name="tables"/>, by table name.</summary>
     public TableUpdates(IReadOnlyDictionary<string, IReadOnlyList<RowUpdate>> tables)
     {
         Tables = tables;
     }
 
+    /// <summary>No updates.</summary>
     public static TableUpdates Empty { get; } = new(new Dictionary<string, IReadOnlyList<RowUpdate>>());
 
+    /// <summary>The row updates of each table, by table name.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<RowUpdate>> Tables { get; }
 
+    /// <summary>The number of row updates in all tables.</summary>
     public int Count => Tables.Values.Sum(t => t.Count);
 
+    /// <summary>Reads a &lt;table-updates&gt; object (<paramref name="version2"/>: the "update2" form of row diffs); <paramref name="initial"/> marks the rows of a monitor's reply. With <paramref name="schema"/>, values are typed by their columns.</summary>
     public static TableUpdates Parse(JsonElement json, DatabaseSchema? schema, bool version2, bool initial)
     {
         if (json.ValueKind == JsonValueKind.Null)

@@ -8,12 +8,16 @@ using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Ovsdb.Replication;
 
+/// <summary>How a replica connects and reconnects.</summary>
 public sealed class OvsdbReplicaOptions
 {
+    /// <summary>The options of each connection the replica makes.</summary>
     public OvsdbClientOptions Client { get; set; } = new();
 
+    /// <summary>The wait before the first reconnect attempt; it doubles after each failure.</summary>
     public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The longest wait between reconnect attempts.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Consecutive failed attempts before giving up (state <see cref="OvsdbConnectionState.Failed"/>); -1 never gives up.</summary>
@@ -55,6 +59,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
     private int _syncs;
     private int _monitorSeq;
 
+    /// <summary>A replica of <paramref name="tables"/> (all tables when null) of <paramref name="database"/> at <paramref name="endpoint"/>; <see cref="StartAsync"/> connects it.</summary>
     public OvsdbReplica(string endpoint, string database, IEnumerable<string>? tables = null, OvsdbReplicaOptions? options = null)
     {
         _endpoint = endpoint;
@@ -68,17 +73,22 @@ public sealed class OvsdbReplica : IAsyncDisposable
     /// <summary>Completes when the first complete copy is available; faults if the replica gives up first.</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>The latest consistent copy of the replicated tables.</summary>
     public ReplicaSnapshot Snapshot => Volatile.Read(ref _snapshot);
 
+    /// <summary>The tables of the latest <see cref="Snapshot"/>.</summary>
     public ImmutableDictionary<string, ReplicaTable> Tables => Snapshot.Tables;
 
+    /// <summary>The state of the replica's link to the server.</summary>
     public OvsdbConnectionState State { get; private set; } = OvsdbConnectionState.Disconnected;
 
+    /// <summary>The last failure: of a connection attempt, or of a <see cref="Changed"/> handler.</summary>
     public Exception? LastError { get; private set; }
 
     /// <summary>The live connection, usable for transactions; null while disconnected.</summary>
     public OvsdbClient? Client => _client;
 
+    /// <summary>The database schema, once connected.</summary>
     public DatabaseSchema? Schema { get; private set; }
 
     /// <summary>The monitor method in use on the current (or last) connection.</summary>
@@ -124,6 +134,7 @@ public sealed class OvsdbReplica : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>RFC 7047 "transact" on the replicated database over the live connection; fails with <see cref="OvsdbConnectionException"/> while disconnected.</summary>
     public async Task<TransactResult> TransactAsync(IReadOnlyList<Operation> operations, CancellationToken cancellationToken = default)
     {
         var client = _client ?? throw new OvsdbConnectionException($"replica of {_database} at {_endpoint} is not connected");

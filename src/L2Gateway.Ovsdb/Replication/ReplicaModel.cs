@@ -5,7 +5,7 @@ using L2Gateway.Ovsdb.Schema;
 namespace L2Gateway.Ovsdb.Replication;
 
 /// <summary>The values of an index's columns in one row.</summary>
-public sealed class IndexKey : IEquatable<IndexKey>
+internal sealed class IndexKey : IEquatable<IndexKey>
 {
     private readonly OvsdbDatum[] _parts;
     private readonly int _hash;
@@ -62,21 +62,26 @@ public sealed class ReplicaTable
         Definitions = definitions;
     }
 
+    /// <summary>The table's name.</summary>
     public string Name => Schema.Name;
 
+    /// <summary>The table's schema.</summary>
     public TableSchema Schema { get; }
 
     /// <summary>Rows by "_uuid".</summary>
     public ImmutableDictionary<Guid, Row> Rows { get; }
 
+    /// <summary>The number of rows.</summary>
     public int Count => Rows.Count;
 
     internal ImmutableDictionary<string, ImmutableDictionary<IndexKey, ImmutableArray<Guid>>> IndexData { get; }
 
     internal IReadOnlyDictionary<string, IndexDefinition> Definitions { get; }
 
+    /// <summary>The names of the table's indexes (their columns joined with ',').</summary>
     public IEnumerable<string> IndexNames => Definitions.Keys;
 
+    /// <summary>The row with "_uuid" <paramref name="uuid"/>, or null.</summary>
     public Row? Get(Guid uuid) => Rows.TryGetValue(uuid, out var r) ? r : null;
 
     /// <summary>Rows whose index columns equal <paramref name="key"/>; <paramref name="index"/> is the column list joined with ','.</summary>
@@ -90,6 +95,7 @@ public sealed class ReplicaTable
         return data.TryGetValue(new IndexKey(key), out var uuids) ? [.. uuids.Select(u => Rows[u])] : [];
     }
 
+    /// <summary>The first row whose index columns equal <paramref name="key"/>, or null (see <see cref="Find"/>).</summary>
     public Row? FindOne(string index, params OvsdbDatum[] key)
     {
         var rows = Find(index, key);
@@ -106,28 +112,38 @@ public sealed class ReplicaSnapshot
         LastTransactionId = lastTransactionId;
     }
 
+    /// <summary>The replicated tables by name.</summary>
     public ImmutableDictionary<string, ReplicaTable> Tables { get; }
 
+    /// <summary>The id of the last transaction included ("monitor_cond_since"), or null.</summary>
     public string? LastTransactionId { get; }
 
+    /// <summary>The table <paramref name="table"/>; throws <see cref="KeyNotFoundException"/> if it is not replicated.</summary>
     public ReplicaTable this[string table] => Tables.TryGetValue(table, out var t) ? t : throw new KeyNotFoundException($"table \"{table}\" is not replicated");
 }
 
+/// <summary>What happened to a row.</summary>
 public enum RowChangeKind
 {
+    /// <summary>The row is new.</summary>
     Insert,
+    /// <summary>Columns of the row changed.</summary>
     Modify,
+    /// <summary>The row is gone.</summary>
     Delete,
 }
 
 /// <summary>A row's change: <see cref="Old"/> is null for an insert, <see cref="New"/> null for a delete.</summary>
 public sealed record RowChange(string Table, Guid Uuid, Row? Old, Row? New)
 {
+    /// <summary>Insert, modify or delete, from which of <see cref="Old"/> and <see cref="New"/> are present.</summary>
     public RowChangeKind Kind => Old is null ? RowChangeKind.Insert : New is null ? RowChangeKind.Delete : RowChangeKind.Modify;
 }
 
+/// <summary>One batch of changes of a replica, after its new snapshot is published.</summary>
 public sealed class ReplicaChangedEventArgs(IReadOnlyList<RowChange> changes, bool isInitial, bool isResync, ReplicaSnapshot snapshot) : EventArgs
 {
+    /// <summary>The rows that changed, in the order the server reported them.</summary>
     public IReadOnlyList<RowChange> Changes { get; } = changes;
 
     /// <summary>The first dump after <see cref="OvsdbReplica.StartAsync"/>.</summary>

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using L2Gateway.Ovsdb.Data;
 
+// CS1591 (public member without an XML comment) is off in this file alone. The schema objects of RFC 7047 section 3.2: each property is the member of the same name in a <database-schema>, <table-schema>, <column-schema>, <type> or <base-type>.
+#pragma warning disable CS1591
+
 namespace L2Gateway.Ovsdb.Schema;
 
 /// <summary>A &lt;database-schema&gt; (RFC 7047 section 3.2).</summary>
@@ -113,7 +116,7 @@ public sealed class TableSchema
     public IEnumerable<ColumnSchema> UserColumns => Columns.Values.Where(c => !c.Name.StartsWith('_'));
 
     /// <summary>The layout of full rows of this table: the user columns in schema order.</summary>
-    public RowLayout Layout => _layout ??= new RowLayout(UserColumns.Select(c => c.Name));
+    internal RowLayout Layout => _layout ??= new RowLayout(UserColumns.Select(c => c.Name));
 
     private RowLayout? _layout;
 
