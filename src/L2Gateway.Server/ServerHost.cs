@@ -114,6 +114,7 @@ public static class ServerHost
         builder.Services.AddSingleton<AgentService>();
         builder.Services.AddSingleton<DesiredStateService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
+        Dashboard.DashboardEndpoints.AddServices(builder.Services, options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -125,8 +126,9 @@ public static class ServerHost
                 http,
                 async h =>
                 {
-                    // Version discovery stays open, as Neutron's does; everything else needs an identity.
-                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/"
+                    // Version discovery stays open, as Neutron's does, and so does the dashboard's page (its data
+                    // does not); everything else needs an identity.
+                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path)
                         ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
                         : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
                     await next(h);
@@ -145,6 +147,7 @@ public static class ServerHost
         GatewayEndpoints.Map(app);
         CatalogEndpoints.Map(app);
         AgentEndpoints.Map(app);
+        Dashboard.DashboardEndpoints.Map(app);
         app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
         return app;
     }

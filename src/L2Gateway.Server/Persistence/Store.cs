@@ -40,6 +40,9 @@ public sealed class Store : IDisposable
     /// </summary>
     public event Action<IReadOnlyList<RowChange>>? Committed;
 
+    /// <summary>Raised after every committed write, whatever it changed (heartbeats included): the dashboard's cue.</summary>
+    public event Action? WriteCommitted;
+
     public async Task<T> ReadAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -84,6 +87,8 @@ public sealed class Store : IDisposable
             {
                 Committed?.Invoke(changes);
             }
+
+            WriteCommitted?.Invoke();
 
             return result;
         }

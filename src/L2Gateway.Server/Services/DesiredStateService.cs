@@ -63,6 +63,26 @@ public sealed class DesiredStateService : BackgroundService
         return before is null ? null : SwitchDesiredDelta.Between(before, state);
     }
 
+    /// <summary>
+    /// How many desired states ago <paramref name="revision"/> was the switch's current one: 0 when it is current, null
+    /// when it is none of the last few the server remembers (an older one, another server's, or none).
+    /// </summary>
+    public int? RevisionsBehind(string switchName, string? revision)
+    {
+        if (revision is null)
+        {
+            return null;
+        }
+
+        if (revision == For(switchName).Revision)
+        {
+            return 0;
+        }
+
+        var index = history.TryGetValue(switchName, out var recent) ? Array.FindIndex(recent, s => s.Revision == revision) : -1;
+        return index > 0 ? index : null;
+    }
+
     /// <summary>A task that completes the next time any switch's desired state changes.</summary>
     public Task NextChange => Volatile.Read(ref changed).Task;
 
