@@ -65,7 +65,9 @@ public sealed class DesiredStateService : BackgroundService
 
     /// <summary>
     /// How many desired states ago <paramref name="revision"/> was the switch's current one: 0 when it is current, null
-    /// when it is none of the last few the server remembers (an older one, another server's, or none).
+    /// when it is none of the last few the server remembers (an older one, another server's, or none). A switch wants
+    /// nothing before its first planned state, so the empty state counts as the one before the oldest this server
+    /// planned for it, as long as it still holds all of those.
     /// </summary>
     public int? RevisionsBehind(string switchName, string? revision)
     {
@@ -79,8 +81,18 @@ public sealed class DesiredStateService : BackgroundService
             return 0;
         }
 
-        var index = history.TryGetValue(switchName, out var recent) ? Array.FindIndex(recent, s => s.Revision == revision) : -1;
-        return index > 0 ? index : null;
+        if (!history.TryGetValue(switchName, out var recent))
+        {
+            return null;
+        }
+
+        var index = Array.FindIndex(recent, s => s.Revision == revision);
+        if (index > 0)
+        {
+            return index;
+        }
+
+        return index < 0 && recent.Length < HistoryDepth && revision == SwitchDesiredState.Empty(switchName).Revision ? recent.Length : null;
     }
 
     /// <summary>A task that completes the next time any switch's desired state changes.</summary>
