@@ -162,7 +162,7 @@ internal static class DashboardState
             ["heartbeat_timestamp"] = Timestamp(a.HeartbeatAt),
             ["heartbeat_age_seconds"] = Math.Max(0, (int)TimeSpan.FromTicks(now - a.HeartbeatAt).TotalSeconds),
             ["started_at"] = Timestamp(a.StartedAt),
-            ["switches"] = new JsonArray([.. Sightings(a, true).Select(s => (JsonNode)s.Switch).Order()]),
+            ["switches"] = new JsonArray([.. Sightings(a, true).Select(s => s.Switch).Order(StringComparer.Ordinal).Select(s => (JsonNode)s)]),
         })]);
 
         var macsByNetwork = inputs.ConnectedNetworkMacs.ToLookup(m => m.LogicalSwitch, StringComparer.Ordinal);
