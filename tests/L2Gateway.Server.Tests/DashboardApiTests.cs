@@ -93,6 +93,13 @@ internal sealed class DashboardStream : IAsyncDisposable
         }
     }
 
+    /// <summary>The next line of the stream as sent (events and comments alike); null when the server ended it.</summary>
+    public async Task<string?> NextLineAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await reader.ReadLineAsync(deadline.Token);
+    }
+
     /// <summary>Documents in the order pushed, until one satisfies <paramref name="condition"/>.</summary>
     public async Task<JsonNode> NextWhereAsync(Func<JsonNode, bool> condition)
     {
@@ -317,5 +324,88 @@ public sealed class DashboardClockTests(DashboardClockServerFixture server) : IC
         var shown = dead["switches"]!.AsArray().Single(s => (string?)s!["name"] == sw)!;
         Assert.Equal("agent_dead", (string?)shown["problem"]);
         Assert.Equal($"agent {host} is not alive: last heartbeat 10 s ago", (string?)shown["reason"]);
+    }
+}
+
+/// <summary>A stream's own clock: keep-alives when nothing changes, and an end after five minutes.</summary>
+public sealed class DashboardStreamLifetimeTests(DashboardClockServerFixture server) : IClassFixture<DashboardClockServerFixture>
+{
+    [Fact]
+    public async Task A_quiet_stream_carries_keep_alives_and_ends_after_five_minutes()
+    {
+        await using var stream = await DashboardStream.OpenAsync(server.BaseUrl);
+        await stream.NextAsync();
+
+        await server.Clock.ArmedAsync(DashboardEndpoints.KeepAlive).WaitAsync(TimeSpan.FromSeconds(30));
+        server.Clock.Advance(DashboardEndpoints.KeepAlive);
+        Assert.Equal(": keep-alive", await stream.NextLineAsync());
+
+        // The page opens the next stream when one ends, and its token is checked again then.
+        await server.Clock.ArmedAsync(DashboardEndpoints.KeepAlive).WaitAsync(TimeSpan.FromSeconds(30));
+        server.Clock.Advance(TimeSpan.FromMinutes(5) - DashboardEndpoints.KeepAlive);
+        string? line;
+        do
+        {
+            line = await stream.NextLineAsync();
+        }
+        while (line is not null);
+    }
+}
+
+/// <summary>Two servers on one PostgreSQL database: a stream on one shows what was written through the other.</summary>
+public sealed class DashboardPostgresTests : IAsyncLifetime
+{
+    private readonly PostgresServer postgres = new();
+    private readonly List<WebApplication> servers = [];
+    private readonly ManualClock clock = new(DateTimeOffset.UtcNow);
+
+    public async Task InitializeAsync()
+    {
+        await postgres.StartAsync();
+        await postgres.CreateDatabaseAsync("l2gw");
+    }
+
+    private async Task<Uri> StartServerAsync(TimeProvider? time)
+    {
+        var app = ServerHost.Build(
+            new ServerOptions { Bind = "127.0.0.1:0", Database = postgres.Url("l2gw"), DataDir = Path.GetTempPath() },
+            builder =>
+            {
+                if (time is not null)
+                {
+                    builder.Services.AddSingleton(time);
+                }
+            });
+        servers.Add(app);
+        await ServerHost.StartAsync(app);
+        return new Uri(ServerHost.Urls(app)[0]);
+    }
+
+    [Fact]
+    public async Task Writes_through_another_server_reach_the_stream_within_ten_seconds()
+    {
+        var watched = await StartServerAsync(clock);
+        var other = await StartServerAsync(null);
+        await using var stream = await DashboardStream.OpenAsync(watched);
+        await stream.NextAsync();
+
+        // This server learns of the other's writes only by reading the database: its feed reads it again 10 s on.
+        await Task.WhenAll(clock.ArmedAsync(TimeSpan.FromSeconds(10)), clock.ArmedAsync(DashboardFeed.MinimumInterval)).WaitAsync(TimeSpan.FromSeconds(30));
+        using var api = new Api(other, "p", null);
+        var name = "gw-elsewhere-" + Guid.NewGuid().ToString("N")[..6];
+        await api.CreateAsync("/v2.0/l2-gateways", "l2_gateway", $$$"""{"l2_gateway":{"name":"{{{name}}}","devices":[{"device_name":"sw","interfaces":[{"name":"p1"}]}]}}""");
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var document = await stream.NextAsync();
+        Assert.Contains(document["gateways"]!.AsArray(), g => (string?)g!["name"] == name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in servers)
+        {
+            await app.DisposeAsync();
+        }
+
+        await postgres.DisposeAsync();
     }
 }

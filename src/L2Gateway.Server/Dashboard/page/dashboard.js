@@ -35,10 +35,11 @@
     $('who').textContent = token ? (sessionStorage.getItem(whoKey) || '') : '';
   }
 
-  function setLink(state, detail) {
+  // The stream's state in the header: live, connecting, reconnecting, or a problem (red) with its label.
+  function setLink(state, label, detail) {
     const link = $('link');
-    link.className = 'link ' + state;
-    link.textContent = state;
+    link.className = 'link link-' + state;
+    link.textContent = label || state;
     link.title = detail || '';
   }
 
@@ -69,7 +70,7 @@
     try {
       response = await fetch('/v2.0/l2gw-dashboard', { headers, cache: 'no-store', signal: controller.signal });
     } catch (e) {
-      if (!controller.signal.aborted) { setLink('error', String(e)); reconnect(false); }
+      if (!controller.signal.aborted) { setLink('problem', 'unreachable', String(e)); reconnect(false); }
       return;
     }
     if (response.status === 401) {
@@ -79,12 +80,12 @@
     }
     if (response.status === 403) {
       $('forbidden-message').textContent = await errorMessage(response);
-      setLink('error', 'not allowed');
+      setLink('problem', 'not allowed');
       show('forbidden');
       return;
     }
     if (!response.ok) {
-      setLink('error', await errorMessage(response));
+      setLink('problem', `error ${response.status}`, await errorMessage(response));
       reconnect(false);
       return;
     }
@@ -93,7 +94,7 @@
       await readEvents(response.body, controller.signal);
     } catch (e) {
       if (controller.signal.aborted) return;
-      setLink('error', String(e));
+      setLink('problem', 'stream broken', String(e));
       reconnect(false);
       return;
     }
@@ -138,7 +139,7 @@
     if (stream) stream.abort();
     $('login-message').textContent = message;
     $('login-error').textContent = '';
-    setLink('error', 'signed out');
+    setLink('problem', 'signed out');
     show('login');
   }
 
