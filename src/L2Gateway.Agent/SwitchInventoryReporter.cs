@@ -6,8 +6,8 @@ using L2Gateway.Ovsdb.Replication;
 namespace L2Gateway.Agent;
 
 /// <summary>
-/// What an agent tells the server of each switch in one database, for the heartbeat: connection, writer role,
-/// the revision it converged to, the last problem, and the inventory (tunnel IPs, ports and faults, learned MACs)
+/// What an agent tells the server of each switch in one database, for the heartbeat: connection, writer role (or
+/// waiting for it), the revision it holds and the one it converged to, the last problem, and the inventory (tunnel IPs, ports and faults, learned MACs)
 /// read from the replica. A pure function of a snapshot and the actor's published status.
 /// </summary>
 internal static class SwitchInventoryReporter
@@ -39,7 +39,9 @@ internal static class SwitchInventoryReporter
             sw.Description,
             [.. vtep.UcastMacsLocal
                 .Where(m => logicalSwitchNames.ContainsKey(m.LogicalSwitch))
-                .Select(m => new LocalMac(logicalSwitchNames[m.LogicalSwitch], m.Mac, m.IpAddr, locators.GetValueOrDefault(m.Locator) ?? ""))]))];
+                .Select(m => new LocalMac(logicalSwitchNames[m.LogicalSwitch], m.Mac, m.IpAddr, locators.GetValueOrDefault(m.Locator) ?? ""))],
+            connected && status.StandingBy,
+            status.Desired.GetValueOrDefault(sw.Name)?.Revision))];
     }
 }
 

@@ -119,6 +119,7 @@ public static class ServerHost
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddL2gwMetrics("l2gw-server");
         builder.Services.AddL2gwHealthChecks(options);
+        Dashboard.DashboardEndpoints.AddServices(builder.Services, options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -131,9 +132,9 @@ public static class ServerHost
                 http,
                 async h =>
                 {
-                    // Version discovery stays open, as Neutron's does, and so do probes and scrapes (docs/operations.md);
-                    // everything else needs an identity.
-                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path)
+                    // Version discovery stays open, as Neutron's does, and so do probes, scrapes (docs/operations.md) and
+                    // the dashboard's page (its data does not); everything else needs an identity.
+                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path) || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path)
                         ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
                         : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
                     await next(h);
@@ -156,6 +157,7 @@ public static class ServerHost
         AgentEndpoints.Map(app);
         app.MapL2gwHealth();
         app.MapL2gwMetrics();
+        Dashboard.DashboardEndpoints.Map(app);
         app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
         return app;
     }

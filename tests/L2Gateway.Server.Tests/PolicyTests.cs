@@ -323,6 +323,7 @@ public sealed class EndpointRuleTests(RolePerRuleServerFixture server) : IClassF
         ("DELETE", "/v2.0/agents/{id}", "delete_agent"),
         ("POST", "/v2.0/l2gw-agent/report", "report_l2gw_agent"),
         ("GET", "/v2.0/l2gw-agent/desired-state", "report_l2gw_agent"),
+        ("GET", "/v2.0/l2gw-dashboard", "get_l2gw_dashboard"),
     ];
 
     public static TheoryData<string, string, string> Endpoints()

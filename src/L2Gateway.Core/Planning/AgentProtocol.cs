@@ -6,6 +6,11 @@ namespace L2Gateway.Core.Planning;
 public sealed record LocalMac(string LogicalSwitch, string Mac, string IpAddress, string TunnelIp);
 
 /// <summary>What an agent knows of one switch it serves.</summary>
+/// <remarks>
+/// <see cref="StandingBy"/> (queued for the writer lock) and <see cref="DesiredRevision"/> (the desired revision the
+/// agent holds) came later: a report without them reads as false and null, and a server that does not know them
+/// ignores them.
+/// </remarks>
 public sealed record SwitchReport(
     string Name,
     bool Connected,
@@ -16,7 +21,9 @@ public sealed record SwitchReport(
     string FaultStatus,
     IReadOnlyList<SwitchPortInventory> Ports,
     string Description,
-    IReadOnlyList<LocalMac> LocalMacs);
+    IReadOnlyList<LocalMac> LocalMacs,
+    bool StandingBy = false,
+    string? DesiredRevision = null);
 
 /// <summary>An agent's heartbeat: who it is and the state of every switch it serves.</summary>
 public sealed record AgentReport(string Host, DateTime StartedAt, IReadOnlyList<SwitchReport> Switches);

@@ -40,6 +40,7 @@ public sealed class Policy
         ["delete_agent"] = "rule:admin_only",
         ["get_l2_gateway_switch"] = "rule:admin_only",
         ["report_l2gw_agent"] = "rule:admin_only",
+        ["get_l2gw_dashboard"] = "rule:admin_only",
     };
 
     private readonly Dictionary<string, PolicyCheck> rules;

@@ -48,6 +48,8 @@ public sealed class Store : IDisposable
     /// notification (see <see cref="ReportPeerCommitAsync"/>); same contract as <see cref="Committed"/>.
     /// </summary>
     public event Action<IReadOnlyList<RowChange>>? PeerCommitted;
+    /// <summary>Raised after every committed write, whatever it changed (heartbeats included): the dashboard's cue.</summary>
+    public event Action? WriteCommitted;
 
     public async Task<T> ReadAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
     {
@@ -103,6 +105,8 @@ public sealed class Store : IDisposable
             {
                 Committed?.Invoke(changes);
             }
+
+            WriteCommitted?.Invoke();
 
             return result;
         }

@@ -46,7 +46,7 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
                 {
                     ["switches"] = report.Switches.ToDictionary(
                         s => s.Name,
-                        s => new { connected = s.Connected, writer = s.Writer, applied_revision = s.AppliedRevision, error = s.Error }),
+                        s => new { connected = s.Connected, writer = s.Writer, standing_by = s.StandingBy, desired_revision = s.DesiredRevision, applied_revision = s.AppliedRevision, error = s.Error }),
                 });
                 if (isNew)
                 {

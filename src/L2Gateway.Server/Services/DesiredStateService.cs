@@ -71,6 +71,38 @@ public sealed class DesiredStateService : BackgroundService
         return before is null ? null : SwitchDesiredDelta.Between(before, state);
     }
 
+    /// <summary>
+    /// How many desired states ago <paramref name="revision"/> was the switch's current one: 0 when it is current, null
+    /// when it is none of the last few the server remembers (an older one, another server's, or none). A switch wants
+    /// nothing before its first planned state, so the empty state counts as the one before the oldest this server
+    /// planned for it, as long as it still holds all of those.
+    /// </summary>
+    public int? RevisionsBehind(string switchName, string? revision)
+    {
+        if (revision is null)
+        {
+            return null;
+        }
+
+        if (revision == For(switchName).Revision)
+        {
+            return 0;
+        }
+
+        if (!history.TryGetValue(switchName, out var recent))
+        {
+            return null;
+        }
+
+        var index = Array.FindIndex(recent, s => s.Revision == revision);
+        if (index > 0)
+        {
+            return index;
+        }
+
+        return index < 0 && recent.Length < HistoryDepth && revision == SwitchDesiredState.Empty(switchName).Revision ? recent.Length : null;
+    }
+
     /// <summary>A task that completes the next time any switch's desired state changes.</summary>
     public Task NextChange => Volatile.Read(ref changed).Task;
 
