@@ -19,6 +19,8 @@ public static class ServerConfiguration
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
+        ["--neutron-url"] = ("L2GW_NEUTRON_URL", ["neutron:url"]),
+        ["--neutron-proxy"] = ("L2GW_NEUTRON_PROXY", ["neutron:proxy"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -102,6 +104,8 @@ public static class ServerConfiguration
         options.Database = Get("--database");
         options.PolicyFile = Get("--policy-file");
         options.KeystoneUrl = Get("--keystone-url");
+        options.NeutronUrl = Get("--neutron-url");
+        options.NeutronProxy = Get("--neutron-proxy") is { } proxy && Boolean("neutron.proxy", proxy);
         options.AuthStrategy = Get("--auth-strategy")?.ToLowerInvariant() switch
         {
             null or "noauth" => AuthStrategy.NoAuth,
@@ -136,6 +140,19 @@ public static class ServerConfiguration
         try
         {
             return IniValues.ParseBoolean(key.Replace(':', '.'), value);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+    }
+
+    /// <summary>A boolean given as a flag, a variable or an INI value, read as oslo.config reads it; a one-line error otherwise.</summary>
+    private static bool Boolean(string option, string value)
+    {
+        try
+        {
+            return IniValues.ParseBoolean(option, value);
         }
         catch (FormatException e)
         {
