@@ -69,6 +69,9 @@ public sealed class NeutronProxy : IDisposable
 
         var neutron = NeutronRoot(options);
         services.AddHttpForwarder();
+
+        // YARP logs every forwarded request at Information; the server's own request line says the same.
+        services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
         services.AddSingleton(sp => new NeutronProxy(_ => ValueTask.FromResult(neutron), sp.GetRequiredService<IHttpForwarder>(), sp.GetRequiredService<ILogger<NeutronProxy>>()));
     }
 
