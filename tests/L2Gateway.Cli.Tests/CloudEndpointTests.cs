@@ -231,6 +231,19 @@ public sealed class CloudEndpointTests(CloudEndpointFixture cloud) : IClassFixtu
             Assert.NotEqual(0, peek.Exit);
             Assert.Contains($"Unable to find l2_gateway with name or id '{adminGw}'", peek.Err, StringComparison.Ordinal);
 
+            // Another project's network is not there for a member (the client resolves names through Neutron, which
+            // hides it too, so the call goes to the product as is).
+            using (var http = new HttpClient { BaseAddress = new Uri(cloud.Endpoint) })
+            using (var request = new HttpRequestMessage(HttpMethod.Post, "/v2.0/l2-gateway-connections"))
+            {
+                request.Headers.Add("X-Auth-Token", await OpenStackLab.IssueTokenAsync("demo"));
+                request.Content = new StringContent(
+                    $$$"""{"l2_gateway_connection":{"l2_gateway_id":"{{{demoGw}}}","network_id":"{{{adminNet}}}","segmentation_id":103}}""", Encoding.UTF8, "application/json");
+                using var response = await http.SendAsync(request);
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+                Assert.Contains("NetworkNotFound", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
             // The admin sees every project's; the product's own client agrees with the reference's.
             var adminSees = (await cloud.JsonAsync("admin", "l2gw", "list")).AsArray().Select(g => (string)g!["ID"]!).ToList();
             Assert.Contains(adminGw, adminSees);
