@@ -63,6 +63,7 @@ public static class Program
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
                           [--quota-l2-gateway N]
+                          [--neutron-url URL] [--neutron-proxy true|false]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw agent --config-file l2gateway_agent.ini
                   ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
