@@ -124,7 +124,8 @@ public static class ServerHost
                 http,
                 async h =>
                 {
-                    // Version discovery stays open, as Neutron's does; everything else needs an identity.
+                    // Version discovery stays open, as Neutron's does; what Neutron answers (proxy mode), Neutron authenticates;
+                    // everything else needs an identity.
                     h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || OpenStack.NeutronProxy.AuthenticatedByNeutron(h)
                         ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
                         : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
