@@ -21,6 +21,8 @@ public static class ServerConfiguration
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
         ["--full-reload-interval"] = ("L2GW_FULL_RELOAD_INTERVAL", ["DEFAULT:full_reload_interval"]),
         ["--log-format"] = ("L2GW_LOG_FORMAT", ["DEFAULT:log_format"]),
+        ["--neutron-url"] = ("L2GW_NEUTRON_URL", ["neutron:url"]),
+        ["--neutron-proxy"] = ("L2GW_NEUTRON_PROXY", ["neutron:proxy"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -105,6 +107,8 @@ public static class ServerConfiguration
         options.PolicyFile = Get("--policy-file");
         options.KeystoneUrl = Get("--keystone-url");
         options.LogFormat = ConsoleLogging.ParseFormat(Get("--log-format"));
+        options.NeutronUrl = Get("--neutron-url");
+        options.NeutronProxy = Get("--neutron-proxy") is { } proxy && Boolean("neutron.proxy", proxy);
         options.AuthStrategy = Get("--auth-strategy")?.ToLowerInvariant() switch
         {
             null or "noauth" => AuthStrategy.NoAuth,
@@ -146,6 +150,19 @@ public static class ServerConfiguration
         try
         {
             return IniValues.ParseBoolean(key.Replace(':', '.'), value);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+    }
+
+    /// <summary>A boolean given as a flag, a variable or an INI value, read as oslo.config reads it; a one-line error otherwise.</summary>
+    private static bool Boolean(string option, string value)
+    {
+        try
+        {
+            return IniValues.ParseBoolean(option, value);
         }
         catch (FormatException e)
         {

@@ -54,15 +54,11 @@ public static class ServerHost
                 $"refusing auth_strategy=noauth on non-loopback address {endpoint}: anyone who can reach it would be admin (use --force-noauth to insist)");
         }
 
-        KeystoneAuth? keystone = null;
-        if (options.AuthStrategy == AuthStrategy.Keystone)
+        Uri? keystoneUrl = null;
+        if (options.AuthStrategy == AuthStrategy.Keystone
+            && (!Uri.TryCreate(options.KeystoneUrl, UriKind.Absolute, out keystoneUrl) || keystoneUrl.Scheme is not ("http" or "https")))
         {
-            if (!Uri.TryCreate(options.KeystoneUrl, UriKind.Absolute, out var keystoneUrl) || keystoneUrl.Scheme is not ("http" or "https"))
-            {
-                throw new ConfigurationException("auth_strategy=keystone needs the Keystone URL: --keystone-url or [keystone_authtoken] www_authenticate_uri");
-            }
-
-            keystone = new KeystoneAuth(keystoneUrl, TimeSpan.FromSeconds(options.TokenCacheTime));
+            throw new ConfigurationException("auth_strategy=keystone needs the Keystone URL: --keystone-url or [keystone_authtoken] www_authenticate_uri");
         }
 
         DatabaseSettings database;
@@ -102,10 +98,12 @@ public static class ServerHost
 
         // The clock of heartbeats and long polls; tests put a manual one in its place (configure runs after this).
         builder.Services.AddSingleton(TimeProvider.System);
-        if (keystone is not null)
+        if (keystoneUrl is not null)
         {
-            builder.Services.AddSingleton(keystone);
+            builder.Services.AddSingleton(sp => new KeystoneAuth(keystoneUrl, TimeSpan.FromSeconds(options.TokenCacheTime), sp.GetRequiredService<TimeProvider>()));
         }
+
+        OpenStack.NeutronProxy.AddServices(builder.Services, options);
 
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(policy);
@@ -123,6 +121,7 @@ public static class ServerHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        var keystone = app.Services.GetService<KeystoneAuth>();
         var requests = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("L2Gateway.Api");
         app.UseL2gwRequestId();
         app.Use(async (http, next) =>
@@ -133,8 +132,10 @@ public static class ServerHost
                 async h =>
                 {
                     // Version discovery stays open, as Neutron's does, and so do probes, scrapes (docs/operations.md) and
-                    // the dashboard's page (its data does not); everything else needs an identity.
-                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path) || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path)
+                    // the dashboard's page (its data does not); what Neutron answers (proxy mode), Neutron authenticates;
+                    // everything else needs an identity.
+                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path)
+                        || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path) || OpenStack.NeutronProxy.AuthenticatedByNeutron(h)
                         ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
                         : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
                     await next(h);
@@ -151,6 +152,7 @@ public static class ServerHost
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         });
 
+        OpenStack.NeutronProxy.Use(app);
         MetaEndpoints.Map(app);
         GatewayEndpoints.Map(app);
         CatalogEndpoints.Map(app);

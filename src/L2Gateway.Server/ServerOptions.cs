@@ -32,6 +32,12 @@ public sealed class ServerOptions
     /// <summary>Seconds a validated token is trusted before Keystone is asked again (keystonemiddleware's token_cache_time); -1: never cached.</summary>
     public int TokenCacheTime { get; set; } = 300;
 
+    /// <summary>Neutron's API root (<c>[neutron] url</c>), e.g. <c>http://neutron:9696</c>.</summary>
+    public string? NeutronUrl { get; set; }
+
+    /// <summary>Serve the cloud's network endpoint: answer L2 gateway calls, forward every other <c>/v2.0</c> call to Neutron.</summary>
+    public bool NeutronProxy { get; set; }
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>

@@ -65,6 +65,7 @@ public static class Program
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
                           [--quota-l2-gateway N] [--log-format text|json]
+                          [--neutron-url URL] [--neutron-proxy true|false]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw db import-neutron --from NEUTRON_DATABASE_URL [--config-file l2gw.ini] [--database URL]
               l2gw agent --config-file l2gateway_agent.ini [--log-format text|json]

@@ -142,7 +142,8 @@ public static class GatewayEndpoints
         }
 
         var connection = await service.CreateConnectionAsync(
-            gatewayId, networkId, segmentationId, project, g => policy.Check("get_l2_gateway", caller, g.ProjectId) || policy.Check("create_l2_gateway_connection", caller, g.ProjectId), http.RequestAborted);
+            gatewayId, networkId, segmentationId, project, g => policy.Check("get_l2_gateway", caller, g.ProjectId) || policy.Check("create_l2_gateway_connection", caller, g.ProjectId),
+            n => policy.Check("get_network", caller, n.ProjectId) || n.Shared, http.RequestAborted);
         var statuses = await agents.StatusesAsync([connection], http.RequestAborted);
         return Http.One("l2_gateway_connection", WithStatus(connection, statuses), status: StatusCodes.Status201Created);
     }

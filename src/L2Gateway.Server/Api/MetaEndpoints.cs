@@ -20,6 +20,10 @@ public static class MetaEndpoints
         ("agent", "agent", "The agent management extension."),
     ];
 
+    /// <summary>The product's own extensions: in proxy mode they join Neutron's list.</summary>
+    internal static IEnumerable<(string Alias, string Name, string Description)> GatewayExtensions =>
+        Extensions.Where(e => e.Alias is "l2-gateway" or "l2-gateway-connection");
+
     private static readonly string[] Collections =
         ["l2-gateways", "l2-gateway-connections", "networks", "ports", "hosts", "agents", "l2-gateway-switches"];
 
@@ -56,7 +60,7 @@ public static class MetaEndpoints
         });
     }
 
-    private static JsonObject View((string Alias, string Name, string Description) e) => new()
+    internal static JsonObject View((string Alias, string Name, string Description) e) => new()
     {
         ["alias"] = e.Alias,
         ["name"] = e.Name,

@@ -108,7 +108,8 @@ public sealed class GatewayService(Store store, ServerOptions options)
             cancellationToken);
 
     public Task<Connection> CreateConnectionAsync(
-        string gatewayId, string networkId, int? segmentationId, string projectId, Func<Gateway, bool> gatewayVisible, CancellationToken cancellationToken) =>
+        string gatewayId, string networkId, int? segmentationId, string projectId, Func<Gateway, bool> gatewayVisible, Func<NetworkRow, bool> networkVisible,
+        CancellationToken cancellationToken) =>
         store.WriteAsync(
             async db =>
             {
@@ -118,8 +119,10 @@ public sealed class GatewayService(Store store, ServerOptions options)
                     throw GatewayNotFound(gatewayId);
                 }
 
-                var network = (await db.Networks.FirstOrDefaultAsync(n => n.Id == networkId, cancellationToken))?.ToDomain()
-                    ?? throw L2GatewayException.NotFound("NetworkNotFound", $"Network {networkId} could not be found.");
+                var row = await db.Networks.FirstOrDefaultAsync(n => n.Id == networkId, cancellationToken);
+                var network = row is not null && networkVisible(row)
+                    ? row.ToDomain()
+                    : throw L2GatewayException.NotFound("NetworkNotFound", $"Network {networkId} could not be found.");
                 ConnectionRules.CheckSegmentation(gateway, segmentationId);
                 ConnectionRules.VxlanSegment(network);
                 if (await db.Connections.AnyAsync(c => c.GatewayId == gatewayId && c.NetworkId == networkId, cancellationToken))
