@@ -19,6 +19,10 @@ public static class ServerConfiguration
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
+        ["--catalog"] = ("L2GW_CATALOG", ["DEFAULT:catalog"]),
+        ["--neutron-url"] = ("L2GW_NEUTRON_URL", ["neutron:url"]),
+        ["--neutron-poll-interval"] = ("L2GW_NEUTRON_POLL_INTERVAL", ["neutron:poll_interval"]),
+        ["--neutron-full-sync-interval"] = ("L2GW_NEUTRON_FULL_SYNC_INTERVAL", ["neutron:full_sync_interval"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -122,8 +126,22 @@ public static class ServerConfiguration
                 : throw new ConfigurationException($"invalid token_cache_time '{cacheTime}': expected seconds, -1 to disable the cache");
         }
 
+        options.Catalog = Get("--catalog")?.ToLowerInvariant() switch
+        {
+            null or "standalone" => "standalone",
+            "neutron" => "neutron",
+            var other => throw new ConfigurationException($"invalid catalog '{other}': expected standalone or neutron"),
+        };
+        options.NeutronUrl = Get("--neutron-url");
+        options.NeutronPollInterval = Seconds(Get("--neutron-poll-interval"), "neutron_poll_interval", options.NeutronPollInterval);
+        options.NeutronFullSyncInterval = Seconds(Get("--neutron-full-sync-interval"), "neutron_full_sync_interval", options.NeutronFullSyncInterval);
         return options;
     }
+
+    private static int Seconds(string? text, string name, int fallback) =>
+        text is null ? fallback
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds
+        : throw new ConfigurationException($"invalid {name} '{text}': expected a whole number of seconds, at least 1");
 
     /// <summary>An INI boolean as oslo.config reads it; false when absent or empty, an error when not a boolean.</summary>
     private static bool Boolean(Dictionary<string, string> ini, string key)

@@ -40,6 +40,18 @@ public sealed class ServerOptions
     /// <summary>Apply pending migrations at start (the embedded default); off when operators run <c>l2gw db upgrade</c>.</summary>
     public bool MigrateOnStart { get; set; } = true;
 
+    /// <summary>Where networks, ports and hosts come from: <c>standalone</c> (this server's own API) or <c>neutron</c>.</summary>
+    public string Catalog { get; set; } = "standalone";
+
+    /// <summary>Neutron's URL for <c>catalog = neutron</c>; null: the <c>network</c> endpoint of Keystone's catalog.</summary>
+    public string? NeutronUrl { get; set; }
+
+    /// <summary>Seconds between two reads of what changed in Neutron (<c>changed_since</c>) with <c>catalog = neutron</c>.</summary>
+    public int NeutronPollInterval { get; set; } = 5;
+
+    /// <summary>Seconds between two complete reads of Neutron (they catch deletions) with <c>catalog = neutron</c>.</summary>
+    public int NeutronFullSyncInterval { get; set; } = 300;
+
     /// <summary>Every <c>SECTION:key</c> of the config file, for the parts of the program configured there too (the agent).</summary>
     public IReadOnlyDictionary<string, string> ConfigFile { get; set; } = new Dictionary<string, string>();
 
