@@ -1,6 +1,7 @@
 using L2Gateway.OpenStack.Neutron;
 using L2Gateway.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace L2Gateway.Server.OpenStack;
 
@@ -35,6 +36,10 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
 
     private async Task<int> WriteAsync(L2GatewayDbContext db, MirrorBatch batch, CancellationToken cancellationToken)
     {
+        // Rows are read tracked and changed in place, so that EF writes only the columns that differ and knows a
+        // segment's former network (it orders the segment's move before that network's removal). Cascades wait for
+        // SaveChanges, by which time a moved segment no longer points at the network being removed.
+        db.ChangeTracker.CascadeDeleteTiming = CascadeTiming.OnSaveChanges;
         var now = time.GetUtcNow().UtcTicks;
         var changed = 0;
 
@@ -44,8 +49,8 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
         var deletedNetworkIds = (batch.DeletedNetworks ?? []).Where(id => !networks.ContainsKey(id)).ToHashSet(StringComparer.Ordinal);
         var wanted = networks.Keys.Concat(deletedNetworkIds).ToList();
         var storedNetworks = batch.AllNetworks
-            ? await db.Networks.ToListAsync(cancellationToken)
-            : await db.Networks.Where(n => wanted.Contains(n.Id)).ToListAsync(cancellationToken);
+            ? await db.Networks.AsTracking().ToListAsync(cancellationToken)
+            : await db.Networks.AsTracking().Where(n => wanted.Contains(n.Id)).ToListAsync(cancellationToken);
         var networkById = storedNetworks.ToDictionary(n => n.Id, StringComparer.Ordinal);
         var segmentsToCheck = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (id, row) in networks)
@@ -112,8 +117,8 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
         var segmentIds = desired.Select(s => s.SegmentationId).Distinct().ToList();
         var owners = checkedNetworks.Concat(goneNetworks).ToList();
         var stored = all
-            ? await db.NetworkSegments.ToListAsync(cancellationToken)
-            : await db.NetworkSegments.Where(s => owners.Contains(s.NetworkId) || segmentIds.Contains(s.SegmentationId)).ToListAsync(cancellationToken);
+            ? await db.NetworkSegments.AsTracking().ToListAsync(cancellationToken)
+            : await db.NetworkSegments.AsTracking().Where(s => owners.Contains(s.NetworkId) || segmentIds.Contains(s.SegmentationId)).ToListAsync(cancellationToken);
         var loadedOwner = new Dictionary<NetworkSegmentRow, string>(ReferenceEqualityComparer.Instance);
         foreach (var s in stored)
         {
@@ -146,7 +151,7 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
             changed++;
             if (!goneNetworks.Contains(previous) && !checkedNetworks.Contains(previous))
             {
-                var other = networkById.GetValueOrDefault(previous) ?? await db.Networks.FirstOrDefaultAsync(n => n.Id == previous, cancellationToken);
+                var other = networkById.GetValueOrDefault(previous) ?? await db.Networks.AsTracking().FirstOrDefaultAsync(n => n.Id == previous, cancellationToken);
                 if (other is not null)
                 {
                     other.SegmentsJson = NeutronMirror.WithoutSegment(other.SegmentsJson, key);
@@ -177,8 +182,8 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
         var networkIds = ports.Values.Select(p => p.NetworkId).Concat(goneNetworks).Distinct().ToList();
         var macs = ports.Values.Select(p => p.MacAddress).Distinct().ToList();
         var stored = batch.AllPorts
-            ? await db.Ports.ToListAsync(cancellationToken)
-            : await db.Ports.Where(p => ids.Contains(p.Id) || goneNetworks.Contains(p.NetworkId)
+            ? await db.Ports.AsTracking().ToListAsync(cancellationToken)
+            : await db.Ports.AsTracking().Where(p => ids.Contains(p.Id) || goneNetworks.Contains(p.NetworkId)
                 || (networkIds.Contains(p.NetworkId) && macs.Contains(p.MacAddress))).ToListAsync(cancellationToken);
         var byId = stored.ToDictionary(p => p.Id, StringComparer.Ordinal);
         var changed = 0;
@@ -211,7 +216,7 @@ internal sealed class NeutronMirrorWriter(Store store, TimeProvider time)
     private static async Task<int> WriteHostsAsync(L2GatewayDbContext db, IReadOnlyList<NeutronAgent> agents, long now, CancellationToken cancellationToken)
     {
         var hosts = NeutronMirror.HostRows(agents).ToDictionary(h => h.Name, StringComparer.Ordinal);
-        var stored = await db.Hosts.ToListAsync(cancellationToken);
+        var stored = await db.Hosts.AsTracking().ToListAsync(cancellationToken);
         var changed = 0;
         foreach (var row in stored)
         {
