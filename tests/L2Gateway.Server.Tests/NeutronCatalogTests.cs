@@ -313,7 +313,7 @@ public sealed class NeutronCatalogTests(NeutronCatalogFixture lab) : IClassFixtu
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains(hosts!["hosts"]!.AsArray(), h => (string)h!["name"]! == "osv-compute1" && (string)h["tunnel_ip"]! == Compute);
         Assert.Equal(HttpStatusCode.NotFound, created);
-        Assert.NotEqual(HttpStatusCode.Created, hostCreated);
+        Assert.Equal(HttpStatusCode.NotFound, hostCreated);
     }
 
     [Fact]
