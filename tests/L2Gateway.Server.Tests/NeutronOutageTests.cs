@@ -1,8 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using L2Gateway.Core;
+using L2Gateway.OpenStack.Messaging;
 using L2Gateway.Server.OpenStack;
 using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -93,12 +97,50 @@ internal sealed class TcpRelay(IPEndPoint target) : IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync();
 }
 
-/// <summary>Neutron unreachable, then back: the catalog keeps what it has, answers 503 for what it cannot look up, and reads everything once it can.</summary>
+/// <summary>A notification feed whose first reading fails, as when the bus is down; later readings get what the test publishes.</summary>
+internal sealed class FlakyFeed : INotificationFeed
+{
+    private readonly Channel<NeutronNotification> notifications = Channel.CreateUnbounded<NeutronNotification>();
+    private readonly TaskCompletionSource readAgain = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int readings;
+
+    /// <summary>Completes when the feed is read a second time.</summary>
+    public Task ReadAgain => readAgain.Task;
+
+    public void Publish(string eventType, string payload)
+    {
+        using var json = JsonDocument.Parse(payload);
+        notifications.Writer.TryWrite(new NeutronNotification(eventType, json.RootElement.Clone(), DateTimeOffset.UtcNow));
+    }
+
+    public async IAsyncEnumerable<NeutronNotification> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref readings) == 1)
+        {
+            throw new IOException("the bus is down");
+        }
+
+        readAgain.TrySetResult();
+        await foreach (var notification in notifications.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return notification;
+        }
+    }
+}
+
+/// <summary>
+/// Neutron unreachable, then back: the catalog keeps what it has, answers 503 for what it cannot look up, and reads
+/// everything once it can. And a notification feed that fails is read again.
+/// </summary>
 public sealed class NeutronOutageTests : IAsyncLifetime
 {
+    // Not 5 s, the feed's retry delay: the test tells that timer from the poll's by its due time.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(7);
+    private static readonly Lazy<Task<string>> AdminToken = new(() => OpenStackLab.IssueTokenAsync("admin"));
     private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-outage-" + Guid.NewGuid().ToString("N"));
     private readonly ManualClock clock = new(DateTimeOffset.UtcNow);
     private readonly TcpRelay relay = new(new IPEndPoint(IPAddress.Loopback, OpenStackLab.NeutronUrl.Port));
+    private readonly FlakyFeed feed = new();
     private WebApplication app = null!;
     private NeutronCatalogSync sync = null!;
     private string token = "";
@@ -106,7 +148,7 @@ public sealed class NeutronOutageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         relay.Start();
-        token = await OpenStackLab.IssueTokenAsync("admin");
+        token = await AdminToken.Value;
         app = ServerHost.Build(
             new ServerOptions
             {
@@ -116,6 +158,7 @@ public sealed class NeutronOutageTests : IAsyncLifetime
                 KeystoneUrl = OpenStackLab.KeystoneUrl.ToString(),
                 Catalog = "neutron",
                 NeutronUrl = $"http://127.0.0.1:{relay.Port}",
+                NeutronPollInterval = (int)PollInterval.TotalSeconds,
                 ConfigFile = new Dictionary<string, string>
                 {
                     ["keystone_authtoken:auth_url"] = OpenStackLab.KeystoneUrl.ToString(),
@@ -124,7 +167,11 @@ public sealed class NeutronOutageTests : IAsyncLifetime
                     ["keystone_authtoken:project_name"] = "service",
                 },
             },
-            builder => builder.Services.AddSingleton<TimeProvider>(clock));
+            builder =>
+            {
+                builder.Services.AddSingleton<TimeProvider>(clock);
+                builder.Services.AddSingleton<INotificationFeed>(feed);
+            });
         sync = app.Services.GetRequiredService<NeutronCatalogSync>();
         var first = sync.NextPass;
         await ServerHost.StartAsync(app);
@@ -177,7 +224,7 @@ public sealed class NeutronOutageTests : IAsyncLifetime
         var gatewayId = (string)gateway!["l2_gateway"]!["id"]!;
 
         await relay.StopAsync();
-        var failed = await NextReadAfterAsync(TimeSpan.FromSeconds(5));
+        var failed = await NextReadAfterAsync(PollInterval);
         var (status, error) = await SendAsync(
             HttpMethod.Post,
             "/v2.0/l2-gateway-connections",
@@ -189,7 +236,22 @@ public sealed class NeutronOutageTests : IAsyncLifetime
         Assert.Equal("ServiceUnavailable", (string)error!["NeutronError"]!["type"]!);
 
         relay.Start();
-        var back = await NextReadAfterAsync(TimeSpan.FromSeconds(5));
+        var back = await NextReadAfterAsync(PollInterval);
         Assert.Equal((CatalogSyncPass.Full, true), (back.Kind, back.Succeeded));
+    }
+
+    [Fact]
+    public async Task A_notification_feed_that_fails_is_read_again_five_seconds_later()
+    {
+        await clock.ArmedAsync(TimeSpan.FromSeconds(5));
+        Assert.False(feed.ReadAgain.IsCompleted);
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await feed.ReadAgain.WaitAsync(TimeSpan.FromMinutes(1));
+
+        var next = sync.NextPass;
+        feed.Publish("port.delete.end", $$$"""{"port_id": "{{{Guid.NewGuid()}}}"}""");
+        var pass = await next.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal((CatalogSyncPass.Notifications, true, 0), (pass.Kind, pass.Succeeded, pass.RowsWritten));
     }
 }
