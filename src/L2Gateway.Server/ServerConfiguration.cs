@@ -23,6 +23,9 @@ public static class ServerConfiguration
         ["--log-format"] = ("L2GW_LOG_FORMAT", ["DEFAULT:log_format"]),
         ["--neutron-url"] = ("L2GW_NEUTRON_URL", ["neutron:url"]),
         ["--neutron-proxy"] = ("L2GW_NEUTRON_PROXY", ["neutron:proxy"]),
+        ["--catalog"] = ("L2GW_CATALOG", ["DEFAULT:catalog"]),
+        ["--neutron-poll-interval"] = ("L2GW_NEUTRON_POLL_INTERVAL", ["neutron:poll_interval"]),
+        ["--neutron-full-sync-interval"] = ("L2GW_NEUTRON_FULL_SYNC_INTERVAL", ["neutron:full_sync_interval"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -136,8 +139,21 @@ public static class ServerConfiguration
                 : throw new ConfigurationException($"invalid full_reload_interval '{reload}': expected seconds, at least 1");
         }
 
+        options.Catalog = Get("--catalog")?.ToLowerInvariant() switch
+        {
+            null or "standalone" => "standalone",
+            "neutron" => "neutron",
+            var other => throw new ConfigurationException($"invalid catalog '{other}': expected standalone or neutron"),
+        };
+        options.NeutronPollInterval = Seconds(Get("--neutron-poll-interval"), "neutron_poll_interval", options.NeutronPollInterval);
+        options.NeutronFullSyncInterval = Seconds(Get("--neutron-full-sync-interval"), "neutron_full_sync_interval", options.NeutronFullSyncInterval);
         return options;
     }
+
+    private static int Seconds(string? text, string name, int fallback) =>
+        text is null ? fallback
+        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds
+        : throw new ConfigurationException($"invalid {name} '{text}': expected a whole number of seconds, at least 1");
 
     /// <summary>An INI boolean as oslo.config reads it; false when absent or empty, an error when not a boolean.</summary>
     private static bool Boolean(Dictionary<string, string> ini, string key)

@@ -3,6 +3,7 @@ using System.Net;
 using L2Gateway.Core;
 using L2Gateway.Server.Api;
 using L2Gateway.Server.Observability;
+using L2Gateway.Server.OpenStack;
 using L2Gateway.Server.Persistence;
 using L2Gateway.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -118,6 +119,11 @@ public static class ServerHost
         builder.Services.AddL2gwMetrics("l2gw-server");
         builder.Services.AddL2gwHealthChecks(options);
         Dashboard.DashboardEndpoints.AddServices(builder.Services, options);
+        if (options.Catalog == NeutronCatalog.Neutron)
+        {
+            NeutronCatalog.Register(builder.Services, options);
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();

@@ -55,6 +55,15 @@ public sealed class ServerOptions
     /// <summary>How log events are written: text (default) or json.</summary>
     public LogFormat LogFormat { get; set; } = LogFormat.Text;
 
+    /// <summary>Where networks, ports and hosts come from: <c>standalone</c> (this server's own API) or <c>neutron</c>.</summary>
+    public string Catalog { get; set; } = "standalone";
+
+    /// <summary>Seconds between two reads of what changed in Neutron (<c>changed_since</c>) with <c>catalog = neutron</c>.</summary>
+    public int NeutronPollInterval { get; set; } = 5;
+
+    /// <summary>Seconds between two complete reads of Neutron (they catch deletions) with <c>catalog = neutron</c>.</summary>
+    public int NeutronFullSyncInterval { get; set; } = 300;
+
     /// <summary>Every <c>SECTION:key</c> of the config file, for the parts of the program configured there too (the agent).</summary>
     public IReadOnlyDictionary<string, string> ConfigFile { get; set; } = new Dictionary<string, string>();
 

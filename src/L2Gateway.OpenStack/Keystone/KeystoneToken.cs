@@ -34,7 +34,7 @@ public sealed record KeystoneCredentials(
         var missing = RequiredKeys.Where(k => Get(k) is null).ToList();
         if (missing.Count > 0)
         {
-            throw new FormatException($"[keystone_authtoken] needs {string.Join(", ", missing)} for the agent's password credentials");
+            throw new FormatException($"[keystone_authtoken] needs {string.Join(", ", missing)} for the service user's password credentials");
         }
 
         var url = Get("auth_url")!;
@@ -65,6 +65,7 @@ public sealed class KeystoneTokenSource : IDisposable
     private readonly TimeProvider time;
     private readonly SemaphoreSlim fetching = new(1, 1);
     private HeldToken? current;
+    private ServiceCatalog catalog = ServiceCatalog.Empty;
 
     public KeystoneTokenSource(KeystoneCredentials credentials, TimeProvider? time = null)
     {
@@ -95,10 +96,11 @@ public sealed class KeystoneTokenSource : IDisposable
                 return again.Token;
             }
 
-            var (token, issued, expires) = await IssueAsync(cancellationToken);
+            var (token, issued, expires, catalog) = await IssueAsync(cancellationToken);
             var lifetime = expires - issued;
             var renewBefore = lifetime / 2 < MaxRenewBefore ? lifetime / 2 : MaxRenewBefore;
             Volatile.Write(ref current, new HeldToken(token, time.GetUtcNow() + lifetime - renewBefore));
+            Volatile.Write(ref this.catalog, catalog);
             Issued++;
             return token;
         }
@@ -106,6 +108,13 @@ public sealed class KeystoneTokenSource : IDisposable
         {
             fetching.Release();
         }
+    }
+
+    /// <summary>The service catalog of the current token, fetching a token first when none is held.</summary>
+    public async ValueTask<ServiceCatalog> GetCatalogAsync(CancellationToken cancellationToken)
+    {
+        await GetAsync(cancellationToken);
+        return Volatile.Read(ref catalog);
     }
 
     /// <summary>Forgets <paramref name="token"/> if it is still the current one (the server refused it).</summary>
@@ -117,7 +126,7 @@ public sealed class KeystoneTokenSource : IDisposable
         }
     }
 
-    private async Task<(string Token, DateTimeOffset Issued, DateTimeOffset Expires)> IssueAsync(CancellationToken cancellationToken)
+    private async Task<(string Token, DateTimeOffset Issued, DateTimeOffset Expires, ServiceCatalog Catalog)> IssueAsync(CancellationToken cancellationToken)
     {
         var body = JsonSerializer.Serialize(new
         {
@@ -147,7 +156,7 @@ public sealed class KeystoneTokenSource : IDisposable
             throw new HttpRequestException("Keystone answered without a token or its expiry");
         }
 
-        return (token, TryTime(t, "issued_at", out var issued) ? issued : time.GetUtcNow(), expires);
+        return (token, TryTime(t, "issued_at", out var issued) ? issued : time.GetUtcNow(), expires, ServiceCatalog.Parse(t));
     }
 
     private static bool TryTime(JsonElement token, string name, out DateTimeOffset value)

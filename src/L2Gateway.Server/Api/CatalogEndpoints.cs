@@ -73,6 +73,17 @@ public static class CatalogEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
+        // With catalog = neutron, networks and ports are Neutron's and the hosts its OVS agents': only reads of the
+        // hosts (their VTEP IPs as mirrored) and the switch inventory are served here.
+        if (app.ServiceProvider.GetRequiredService<ServerOptions>().Catalog != OpenStack.NeutronCatalog.Standalone)
+        {
+            app.MapGet("/v2.0/hosts", ListHosts);
+            app.MapGet("/v2.0/hosts/{id}", ShowHost);
+            app.MapGet("/v2.0/l2-gateway-switches", ListSwitches);
+            app.MapGet("/v2.0/l2-gateway-switches/{name}", ShowSwitch);
+            return;
+        }
+
         var networks = app.MapGroup("/v2.0/networks");
         networks.MapPost("", CreateNetwork);
         networks.MapGet("", ListNetworks);

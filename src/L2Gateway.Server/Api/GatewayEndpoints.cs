@@ -141,6 +141,12 @@ public static class GatewayEndpoints
             throw L2GatewayException.InvalidInput("A valid l2_gateway_id must be specified");
         }
 
+        // A catalog mirrored from Neutron may not have read a network created a moment ago: ask Neutron first.
+        if (http.RequestServices.GetService<INetworkLookup>() is { } lookup)
+        {
+            await lookup.EnsureNetworkAsync(networkId, http.RequestAborted);
+        }
+
         var connection = await service.CreateConnectionAsync(
             gatewayId, networkId, segmentationId, project, g => policy.Check("get_l2_gateway", caller, g.ProjectId) || policy.Check("create_l2_gateway_connection", caller, g.ProjectId),
             n => policy.Check("get_network", caller, n.ProjectId) || n.Shared, http.RequestAborted);
