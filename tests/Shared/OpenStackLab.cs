@@ -18,6 +18,9 @@ internal static class OpenStackLab
 
     public static Uri NeutronUrl => new(Coordinates.Value["NEUTRON"]);
 
+    /// <summary>The lab's RabbitMQ as an oslo.messaging transport URL (<c>rabbit://guest:guest@127.0.0.1:PORT/</c>).</summary>
+    public static string RabbitUrl => Coordinates.Value["RABBIT"];
+
     /// <summary>The <c>OS_*</c> variables of a lab user: <c>admin</c> or <c>demo</c>.</summary>
     public static Dictionary<string, string> Credentials(string user) => ReadExports(Path.Combine(Directory, user + "-openrc"));
 
