@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using L2Gateway.Core.Planning;
 using L2Gateway.OpenStack.Keystone;
+using L2Gateway.OpenStack.Messaging;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Replication;
 using Microsoft.Extensions.Hosting;
@@ -29,13 +30,34 @@ public sealed class L2GatewayAgent : BackgroundService
     private TaskCompletionSource switchesChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string switchSet = "";
 
-    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers)
+    // The bus the agent reports its state to Neutron on: the server's (embedded agent), or one of its own.
+    private readonly IMessageBus? bus;
+    private readonly RabbitBus? ownBus;
+
+    /// <param name="bus">The message bus to report on; null: the agent opens its own when options name one.</param>
+    /// <param name="time">The clock of the reports to Neutron (the system's by default).</param>
+    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers, IMessageBus? bus = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         this.options = options;
         this.loggers = loggers;
         logger = loggers.CreateLogger<L2GatewayAgent>();
+        if (bus is null && options.TransportUrl is not null)
+        {
+            bus = ownBus = new RabbitBus(options.TransportUrl, "l2gw-agent:" + options.Host, loggers);
+        }
+
+        this.bus = bus;
+        if (bus is not null)
+        {
+            NeutronReporter = new NeutronStateReporter(
+                bus,
+                new NeutronAgentIdentity(options.Host, [.. options.OvsdbHosts.Select(h => h.Name)], TimeSpan.FromSeconds(options.ReportInterval), Guid.NewGuid()),
+                time ?? TimeProvider.System,
+                loggers.CreateLogger("L2Gateway.Agent.NeutronState"));
+        }
+
         tokens = options.Keystone is null ? null : new KeystoneTokenSource(options.Keystone);
         server = new ServerLink(options.ServerUrl, tokens);
         // In passive mode the switches dial in; ovsdb_hosts then only names them by address (for their TLS files).
@@ -47,6 +69,9 @@ public sealed class L2GatewayAgent : BackgroundService
             }
         }
     }
+
+    /// <summary>The reports to Neutron over the bus; null without a bus.</summary>
+    public NeutronStateReporter? NeutronReporter { get; }
 
     public IReadOnlyList<SwitchActor> Sessions
     {
@@ -114,6 +139,12 @@ public sealed class L2GatewayAgent : BackgroundService
         }
 
         var loops = new List<Task> { DesiredStateLoopAsync(stoppingToken), ReportLoopAsync(stoppingToken) };
+        if (NeutronReporter is not null)
+        {
+            ownBus?.Start();
+            loops.Add(NeutronReporter.RunAsync(stoppingToken));
+        }
+
         if (options.EnableManager)
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
@@ -260,6 +291,11 @@ public sealed class L2GatewayAgent : BackgroundService
         if (manager is not null)
         {
             await manager.DisposeAsync();
+        }
+
+        if (ownBus is not null)
+        {
+            await ownBus.DisposeAsync();
         }
     }
 

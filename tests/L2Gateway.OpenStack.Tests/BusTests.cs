@@ -230,27 +230,3 @@ public sealed class BusTests
         Assert.False(bus.IsConnected);
     }
 }
-
-/// <summary>A Neutron network of the test's own on the lab: VXLAN with a VNI no one else uses.</summary>
-public sealed record LabNetwork(string Id, int Vni)
-{
-    public static async Task<LabNetwork> CreateAsync(string name)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            // High VNIs: the lab's own prove run uses 5000, tenant networks are allocated from 1 upwards.
-            var vni = Random.Shared.Next(60_000, 100_000);
-            try
-            {
-                var id = await OpenStackLab.OpenStackAsync(
-                    "admin", "network", "create", "--provider-network-type", "vxlan", "--provider-segment", vni.ToString(System.Globalization.CultureInfo.InvariantCulture), name, "-f", "value", "-c", "id");
-                return new LabNetwork(id, vni);
-            }
-            catch (InvalidOperationException) when (attempt < 3)
-            {
-            }
-        }
-    }
-
-    public Task DeleteAsync() => OpenStackLab.OpenStackAsync("admin", "network", "delete", Id);
-}

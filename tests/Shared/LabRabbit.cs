@@ -2,11 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using L2Gateway.OpenStack.Messaging;
-using L2Gateway.Testing;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
-namespace L2Gateway.OpenStack.Tests;
+namespace L2Gateway.Testing;
 
 /// <summary>A message as a queue of the test received it.</summary>
 public sealed record Received(string Exchange, string RoutingKey, byte[] Body, IReadOnlyBasicProperties Properties);
@@ -176,4 +175,28 @@ public sealed class TcpRelay : IAsyncDisposable
 
         await Task.WhenAll(running);
     }
+}
+
+/// <summary>A Neutron network of the test's own on the lab: VXLAN with a VNI no one else uses.</summary>
+public sealed record LabNetwork(string Id, int Vni)
+{
+    public static async Task<LabNetwork> CreateAsync(string name)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            // High VNIs: the lab's own prove run uses 5000, tenant networks are allocated from 1 upwards.
+            var vni = Random.Shared.Next(60_000, 100_000);
+            try
+            {
+                var id = await OpenStackLab.OpenStackAsync(
+                    "admin", "network", "create", "--provider-network-type", "vxlan", "--provider-segment", vni.ToString(System.Globalization.CultureInfo.InvariantCulture), name, "-f", "value", "-c", "id");
+                return new LabNetwork(id, vni);
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    public Task DeleteAsync() => OpenStackLab.OpenStackAsync("admin", "network", "delete", Id);
 }
