@@ -1,6 +1,7 @@
 using System.Globalization;
 using L2Gateway.Core;
 using L2Gateway.OpenStack.Keystone;
+using L2Gateway.OpenStack.Messaging;
 
 namespace L2Gateway.Agent;
 
@@ -50,6 +51,12 @@ public sealed class AgentOptions
 
     /// <summary>The agent's Keystone password credentials (<c>[keystone_authtoken]</c>), for a server under auth_strategy=keystone.</summary>
     public KeystoneCredentials? Keystone { get; set; }
+
+    /// <summary>The cloud's RabbitMQ (<c>[DEFAULT] transport_url</c>): when set, the agent reports its state to Neutron.</summary>
+    public TransportUrl? TransportUrl { get; set; }
+
+    /// <summary>Seconds between two reports to Neutron (<c>[AGENT] report_interval</c>, Neutron's default 30).</summary>
+    public double ReportInterval { get; set; } = 30;
 
     /// <summary>Whether TLS files are configured for every switch (the reference uses TLS only when all three are).</summary>
     public bool UseTls => PrivateKeyBasePath is { Length: > 0 } && CertificateBasePath is { Length: > 0 } && CaCertificateBasePath is { Length: > 0 };
@@ -157,6 +164,18 @@ public sealed class AgentOptions
         if ((Get("DEFAULT:l2gw_server_url") ?? Get("agent:server_url")) is { } urls)
         {
             options.ServerUrls = ParseServerUrls(urls);
+        }
+
+        if (Get("DEFAULT:transport_url") is { } transportUrl)
+        {
+            options.TransportUrl = TransportUrl.Parse(transportUrl);
+        }
+
+        if (Get("AGENT:report_interval") is { } interval)
+        {
+            options.ReportInterval = double.TryParse(interval, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                ? seconds
+                : throw new FormatException($"invalid AGENT.report_interval '{interval}': expected seconds, more than 0");
         }
 
         options.ManagerTableListeningAddress = Get("ovsdb:manager_table_listening_address") ?? options.ManagerTableListeningAddress;

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using L2Gateway.Core.Planning;
 using L2Gateway.OpenStack.Keystone;
+using L2Gateway.OpenStack.Messaging;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Replication;
 using Microsoft.Extensions.Hosting;
@@ -33,8 +34,14 @@ public sealed class L2GatewayAgent : BackgroundService
     private TaskCompletionSource switchesChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string switchSet = "";
 
+    // The bus the agent reports its state to Neutron on: the server's (embedded agent), or one of its own.
+    private readonly IMessageBus? bus;
+    private readonly RabbitBus? ownBus;
+
     /// <param name="meters">Where the agent's and the OVSDB library's metrics go; none when null.</param>
-    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers, IMeterFactory? meters = null)
+    /// <param name="bus">The message bus to report on; null: the agent opens its own when options name one.</param>
+    /// <param name="time">The clock of the reports to Neutron (the system's by default).</param>
+    public L2GatewayAgent(AgentOptions options, ILoggerFactory loggers, IMeterFactory? meters = null, IMessageBus? bus = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
@@ -42,6 +49,21 @@ public sealed class L2GatewayAgent : BackgroundService
         this.loggers = loggers;
         this.meters = meters;
         logger = loggers.CreateLogger<L2GatewayAgent>();
+        if (bus is null && options.TransportUrl is not null)
+        {
+            bus = ownBus = new RabbitBus(options.TransportUrl, "l2gw-agent:" + options.Host, loggers);
+        }
+
+        this.bus = bus;
+        if (bus is not null)
+        {
+            NeutronReporter = new NeutronStateReporter(
+                bus,
+                new NeutronAgentIdentity(options.Host, [.. options.OvsdbHosts.Select(h => h.Name)], TimeSpan.FromSeconds(options.ReportInterval), Guid.NewGuid()),
+                time ?? TimeProvider.System,
+                loggers.CreateLogger("L2Gateway.Agent.NeutronState"));
+        }
+
         tokens = options.Keystone is null ? null : new KeystoneTokenSource(options.Keystone);
         server = new ServerLink(options.ServerUrls, tokens);
         // In passive mode the switches dial in; ovsdb_hosts then only names them by address (for their TLS files).
@@ -53,6 +75,9 @@ public sealed class L2GatewayAgent : BackgroundService
             }
         }
     }
+
+    /// <summary>The reports to Neutron over the bus; null without a bus.</summary>
+    public NeutronStateReporter? NeutronReporter { get; }
 
     public IReadOnlyList<SwitchActor> Sessions
     {
@@ -122,6 +147,12 @@ public sealed class L2GatewayAgent : BackgroundService
         }
 
         var loops = new List<Task> { DesiredStateLoopAsync(stoppingToken), ReportLoopAsync(stoppingToken) };
+        if (NeutronReporter is not null)
+        {
+            ownBus?.Start();
+            loops.Add(NeutronReporter.RunAsync(stoppingToken));
+        }
+
         if (options.EnableManager)
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.ManagerTableListeningAddress), options.ManagerTableListeningPort);
@@ -291,6 +322,11 @@ public sealed class L2GatewayAgent : BackgroundService
         if (manager is not null)
         {
             await manager.DisposeAsync();
+        }
+
+        if (ownBus is not null)
+        {
+            await ownBus.DisposeAsync();
         }
     }
 

@@ -22,6 +22,9 @@ internal static class OpenStackLab
     public static string NeutronDatabaseUrl =>
         $"postgresql://postgres@127.0.0.1:{(Environment.GetEnvironmentVariable("OSV_PG_PORT") is { Length: > 0 } port ? port : "55450")}/neutron";
 
+    /// <summary>The lab's RabbitMQ as an oslo.messaging transport URL (<c>rabbit://guest:guest@127.0.0.1:PORT/</c>).</summary>
+    public static string RabbitUrl => Coordinates.Value["RABBIT"];
+
     /// <summary>The <c>OS_*</c> variables of a lab user: <c>admin</c> or <c>demo</c>.</summary>
     public static Dictionary<string, string> Credentials(string user) => ReadExports(Path.Combine(Directory, user + "-openrc"));
 
