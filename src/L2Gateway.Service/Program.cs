@@ -62,10 +62,10 @@ public static class Program
               l2gw server [--config-file l2gw.ini] [--bind HOST:PORT] [--data-dir DIR] [--database URL]
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
-                          [--quota-l2-gateway N]
+                          [--quota-l2-gateway N] [--full-reload-interval S]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw agent --config-file l2gateway_agent.ini
-                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
+                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url = URL[,URL...])
 
             A server whose config file has an [ovsdb] section runs the agent in-process (embedded).
               l2gw --version
