@@ -64,13 +64,13 @@ public static class Program
               l2gw server [--config-file l2gw.ini] [--bind HOST:PORT] [--data-dir DIR] [--database URL]
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
-                          [--quota-l2-gateway N] [--log-format text|json]
+                          [--quota-l2-gateway N] [--log-format text|json] [--full-reload-interval S]
                           [--neutron-url URL] [--neutron-proxy true|false] [--catalog standalone|neutron]
                           [--neutron-poll-interval S] [--neutron-full-sync-interval S]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw db import-neutron --from NEUTRON_DATABASE_URL [--config-file l2gw.ini] [--database URL]
               l2gw agent --config-file l2gateway_agent.ini [--log-format text|json]
-                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url, metrics_bind)
+                  ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url = URL[,URL...], metrics_bind)
 
             A server whose config file has an [ovsdb] section runs the agent in-process (embedded).
               l2gw --version

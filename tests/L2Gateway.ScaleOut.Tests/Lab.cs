@@ -124,6 +124,7 @@ public sealed class Lab : IAsyncDisposable
     private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-scale-" + Guid.NewGuid().ToString("N")[..10]);
     private readonly List<AgentNode> agents = [];
     private readonly List<ServerNode> servers = [];
+    private readonly List<IAsyncDisposable> owned = [];
 
     private Lab(PostgresCluster postgres)
     {
@@ -145,16 +146,22 @@ public sealed class Lab : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>PostgreSQL with the schema (upgraded once, as an operator would before starting servers), and the servers.</summary>
-    public static async Task<Lab> StartAsync(int servers, bool withSwitch)
+    /// <summary>
+    /// PostgreSQL with the schema (upgraded once, as an operator would before starting servers), and the servers.
+    /// <paramref name="front"/>, given the primary, may set up what stands before it and return the database URL the
+    /// servers use instead of the primary's own.
+    /// </summary>
+    public static async Task<Lab> StartAsync(int servers, bool withSwitch, Func<Lab, Task<string>>? front = null)
     {
         var lab = new Lab(await PostgresCluster.CreateAsync(Database));
         try
         {
-            var url = lab.Postgres.Url(Database);
             var upgrade = await ChildProcess.RunAsync(
-                "dotnet", [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), "db", "upgrade", "--database", url], TimeSpan.FromMinutes(2));
+                "dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll"), "db", "upgrade", "--database", lab.Postgres.Url(Database)],
+                TimeSpan.FromMinutes(2));
             Assert.True(upgrade.Exit == 0, $"l2gw db upgrade: {upgrade.Out}{upgrade.Err}");
+            var url = front is null ? lab.Postgres.Url(Database) : await front(lab);
             for (var i = 0; i < servers; i++)
             {
                 lab.servers.Add(ServerNode.Start(((char)('A' + i)).ToString(), url));
@@ -169,6 +176,14 @@ public sealed class Lab : IAsyncDisposable
             await lab.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Something the lab stops with the rest (after the servers, before the primary).</summary>
+    public T Own<T>(T resource)
+        where T : IAsyncDisposable
+    {
+        owned.Add(resource);
+        return resource;
     }
 
     public ServerNode this[string name] => Servers.Single(s => s.Name == name);
@@ -230,6 +245,11 @@ public sealed class Lab : IAsyncDisposable
         }
 
         Switch?.Dispose();
+        foreach (var resource in Enumerable.Reverse(owned))
+        {
+            await resource.DisposeAsync();
+        }
+
         await Postgres.DisposeAsync();
         Directory.Delete(directory, recursive: true);
     }

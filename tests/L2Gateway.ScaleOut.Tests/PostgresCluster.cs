@@ -28,16 +28,52 @@ public sealed class PostgresCluster : IAsyncDisposable
     public static async Task<PostgresCluster> CreateAsync(string database)
     {
         var cluster = new PostgresCluster();
-        Directory.CreateDirectory(cluster.directory);
-        if (cluster.asRoot)
-        {
-            await RunAsync("chown", $"postgres {cluster.directory}");
-        }
-
+        await cluster.CreateDirectoryAsync();
         await cluster.RunAsPostgresAsync($"{Bin}/initdb", $"-D {cluster.directory}/data -A trust -U postgres --no-sync -E UTF8 --locale=C");
         await cluster.StartAsync();
         await cluster.ExecuteAsync("postgres", $"CREATE DATABASE \"{database}\"");
         return cluster;
+    }
+
+    /// <summary>
+    /// A streaming replica of this server (<c>pg_basebackup -R</c>), running; this server then commits a transaction
+    /// only once the replica has it (<c>synchronous_standby_names = '*'</c>), so a promoted replica lacks no
+    /// acknowledged write.
+    /// </summary>
+    public async Task<PostgresCluster> StartSynchronousStandbyAsync()
+    {
+        var standby = new PostgresCluster();
+        await standby.CreateDirectoryAsync();
+        await RunAsPostgresAsync($"{Bin}/pg_basebackup", $"-h 127.0.0.1 -p {Port} -U postgres -D {standby.directory}/data -R -X stream -c fast --no-sync");
+        await standby.StartAsync();
+        await ExecuteAsync("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'");
+        await ExecuteAsync("postgres", "SELECT pg_reload_conf()");
+        for (var i = 0; (await ColumnAsync("postgres", "SELECT sync_state FROM pg_stat_replication")).FirstOrDefault() != "sync"; i++)
+        {
+            Assert.True(i < 600, "the standby never became synchronous");
+            await Task.Delay(100);
+        }
+
+        return standby;
+    }
+
+    /// <summary>Turns this replica into a primary (<c>pg_ctl promote</c>); returns once it accepts writes.</summary>
+    public Task PromoteAsync() => RunAsPostgresAsync($"{Bin}/pg_ctl", $"-D {directory}/data -w -t 60 promote");
+
+    /// <summary>Ends the server as a crash would (<c>pg_ctl stop -m immediate</c>: no shutdown checkpoint, sessions cut).</summary>
+    public async Task CrashAsync()
+    {
+        running = false;
+        await RunAsPostgresAsync($"{Bin}/pg_ctl", $"-D {directory}/data -m immediate -w -t 30 stop");
+    }
+
+    private async Task CreateDirectoryAsync()
+    {
+        Directory.CreateDirectory(directory);
+        if (asRoot)
+        {
+            await RunAsync("chown", $"postgres {directory}");
+        }
     }
 
     public async Task StartAsync()

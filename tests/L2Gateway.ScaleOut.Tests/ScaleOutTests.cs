@@ -137,13 +137,46 @@ public sealed class ScaleOutTests
         }
     }
 
+    [Fact]
+    public async Task A_promoted_synchronous_replica_takes_over_and_no_acknowledged_write_is_lost()
+    {
+        PostgresCluster? standby = null;
+        TcpForwarder? forwarder = null;
+        await using var lab = await Lab.StartAsync(servers: 2, withSwitch: false, async lab =>
+        {
+            standby = lab.Own(await lab.Postgres.StartSynchronousStandbyAsync());
+            forwarder = lab.Own(await TcpForwarder.StartAsync(lab.Postgres.Port));
+            return $"postgresql://postgres@127.0.0.1:{forwarder.Port}/{Lab.Database}";
+        });
+        await using var load = WriteLoad.Start(lab.Servers, workers: 2);
+        await load.WaitAsync(() => load.Acknowledged.Count >= 30, "30 writes acknowledged by the primary");
+
+        // The primary crashes; the replica is promoted and the database's address now leads to it.
+        await lab.Postgres.CrashAsync();
+        await standby!.PromoteAsync();
+        await forwarder!.PointAtAsync(standby.Port);
+        var acknowledged = load.Acknowledged.Count;
+        await load.WaitAsync(() => load.Acknowledged.Count >= acknowledged + 30, "30 more writes acknowledged by the promoted replica");
+        await load.StopAsync();
+
+        Assert.All(load.Answers.Where(a => a.Status != HttpStatusCode.Created), a => Assert.Equal((HttpStatusCode.ServiceUnavailable, "HTTPServiceUnavailable"), (a.Status, a.ErrorType)));
+        Assert.Empty(load.Unreachable);
+        await AssertStoredAsync(standby, load);
+        foreach (var server in lab.Servers)
+        {
+            await server.Process.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 2);
+        }
+    }
+
     private static List<WriteAnswer> Refused(WriteLoad load) => [.. load.Answers.Where(a => a.Status != HttpStatusCode.Created)];
 
     /// <summary>Every write a server acknowledged is in the database.</summary>
-    private static async Task AssertStoredAsync(Lab lab, WriteLoad load)
+    private static Task AssertStoredAsync(Lab lab, WriteLoad load) => AssertStoredAsync(lab.Postgres, load);
+
+    private static async Task AssertStoredAsync(PostgresCluster database, WriteLoad load)
     {
-        var networks = (await lab.Postgres.ColumnAsync(Lab.Database, """SELECT "Id" FROM networks""")).ToHashSet(StringComparer.Ordinal);
-        var gateways = (await lab.Postgres.ColumnAsync(Lab.Database, """SELECT "Id" FROM l2_gateways""")).ToHashSet(StringComparer.Ordinal);
+        var networks = (await database.ColumnAsync(Lab.Database, """SELECT "Id" FROM networks""")).ToHashSet(StringComparer.Ordinal);
+        var gateways = (await database.ColumnAsync(Lab.Database, """SELECT "Id" FROM l2_gateways""")).ToHashSet(StringComparer.Ordinal);
         var lost = load.Acknowledged.Where(a => !(a.Kind == "network" ? networks : gateways).Contains(a.Id!)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} of {load.Acknowledged.Count} acknowledged writes are not stored: {string.Join(", ", lost.Take(5))}");
     }

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Threading.Channels;
 using L2Gateway.Server.Persistence;
 using Npgsql;
@@ -71,8 +70,9 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or IOException or SocketException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Whatever broke the connection, a new one is the way on: the loop must outlive it.
                 failures++;
                 var delay = Backoff(failures);
                 logger.LogWarning("LISTEN connection to {Database} lost or refused: {Error}; retrying in {Delay} ms", store.Settings.Display, e.Message, delay.TotalMilliseconds);
