@@ -208,6 +208,7 @@ public sealed class ObservabilityProcessTests : IDisposable
         using var agent = L2gwProcess.Start([L2gwProcess.Dll, "agent", "--config-file", ini]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}/") };
         await WaitForAsync(http, "/healthz");
+        Assert.Equal("""{"status":"Healthy","checks":{}}""", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
 
         var scrape = await UntilAsync(
             http,
