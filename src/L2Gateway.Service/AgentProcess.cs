@@ -39,7 +39,7 @@ internal static class AgentProcess
         web.Services.AddHealthChecks();
         var app = web.Build();
         app.MapL2gwMetrics();
-        app.MapHealthChecks(Health.LivePath);
+        app.MapL2gwLiveness();
         return app;
     }
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -5,6 +7,8 @@ using L2Gateway.Server.Observability;
 using L2Gateway.Server.Persistence;
 using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace L2Gateway.Server.Tests;
 
@@ -29,11 +33,17 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
         }
     }
 
-    private async Task<HttpClient> StartAsync(ServerOptions options)
+    private async Task<HttpClient> StartAsync(ServerOptions options, LogCapture? log = null)
     {
         options.Bind = "127.0.0.1:0";
         options.DataDir = dir;
-        var app = ServerHost.Build(options);
+        var app = ServerHost.Build(options, b =>
+        {
+            if (log is not null)
+            {
+                b.Logging.AddProvider(log);
+            }
+        });
         servers.Add(app);
         await ServerHost.StartAsync(app);
         return new HttpClient { BaseAddress = new Uri(ServerHost.Urls(app)[0]) };
@@ -67,7 +77,8 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
 
         // The server comes up while its database is down: alive, not ready.
         await postgres.StopAsync();
-        using var http = await StartAsync(new ServerOptions { Database = url, MigrateOnStart = false });
+        using var log = new LogCapture();
+        using var http = await StartAsync(new ServerOptions { Database = url, MigrateOnStart = false }, log);
         var (status, body) = await ProbeAsync(http, "/healthz");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("Healthy", (string?)body["status"]);
@@ -75,6 +86,8 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("Unhealthy", (string?)body["checks"]!["database"]);
         Assert.Equal("Unhealthy", (string?)body["checks"]!["desired_state"]);
+        Assert.DoesNotContain(postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), body.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains(log.Entries, e => e.Category.EndsWith("DefaultHealthCheckService", StringComparison.Ordinal) && e.Level == LogLevel.Error && e.Message.Contains("database", StringComparison.Ordinal));
 
         // The database comes: ready once the desired state has been loaded from it.
         await postgres.StartAgainAsync();
@@ -140,6 +153,23 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Instruments_on_the_OpenStack_meter_are_exported()
+    {
+        var options = new ServerOptions { Bind = "127.0.0.1:0", DataDir = dir };
+        var app = ServerHost.Build(options);
+        servers.Add(app);
+        await ServerHost.StartAsync(app);
+        using var http = new HttpClient { BaseAddress = new Uri(ServerHost.Urls(app)[0]) };
+
+        // What the OpenStack parts do: a meter of that name from the host's factory.
+        var meter = app.Services.GetRequiredService<IMeterFactory>().Create(L2Gateway.OpenStack.OpenStackMetrics.MeterName);
+        meter.CreateCounter<long>("l2gw.openstack.test.messages", "{message}").Add(3);
+
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("l2gw_openstack_test_messages_total{otel_scope_name=\"L2Gateway.OpenStack\"} 3", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Every_response_carries_its_own_neutron_style_request_id()
     {
         using var http = await StartAsync(new ServerOptions());
@@ -189,6 +219,29 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
     private static string LabRabbitUrl() =>
         File.ReadAllText(Path.Combine(OpenStackLab.Directory, "osv.env")).Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
             .Single(w => w.StartsWith("RABBIT=", StringComparison.Ordinal))["RABBIT=".Length..];
+
+    /// <summary>Every event logged, whatever its level passes the server's filters.</summary>
+    private sealed class LogCapture : ILoggerProvider
+    {
+        public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(LogCapture owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Entries.Enqueue((category, logLevel, formatter(state, exception)));
+        }
+    }
 
     [GeneratedRegex("^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     private static partial Regex RequestIdPattern();

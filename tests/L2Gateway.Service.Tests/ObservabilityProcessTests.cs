@@ -163,17 +163,16 @@ public sealed class ObservabilityProcessTests : IDisposable
             s => s.Value("l2gw_agent_switch_connected", Switch("tor1")) == 1 && s.Value("l2gw_agent_switch_reconnects_total", Switch("tor1")) == 1 && Converged(s, "tor1", planned: true),
             "tor1 reconnected once and converged");
         Assert.True(scrape.Sum("ovsdb_client_errors_total", ToSwitch) >= 1, scrape.Text);
+        if (Environment.GetEnvironmentVariable("L2GW_SCRAPE_SAMPLE") is { Length: > 0 } sample)
+        {
+            File.WriteAllText(sample, scrape.Text); // docs/operations.md shows a real scrape
+        }
 
         // The connection goes: its logical switch, remote MAC and flooding row are deleted (the database collects
         // the locators no row refers to any more) and the switch converges to wanting none of them.
         (await http.DeleteAsync(new Uri($"/v2.0/l2-gateway-connections/{connection["l2_gateway_connection"]!["id"]}", UriKind.Relative))).Dispose();
         scrape = await UntilAsync(
             http, s => s.Value("l2gw_agent_switch_rows_deleted_total", Switch("tor1")) >= 3 && Converged(s, "tor1", planned: false), "tor1's rows deleted, converged");
-        if (Environment.GetEnvironmentVariable("L2GW_SCRAPE_SAMPLE") is { Length: > 0 } sample)
-        {
-            File.WriteAllText(sample, scrape.Text); // docs/operations.md shows a real scrape
-        }
-
         Assert.Equal(0, await server.StopAsync());
 
         // JSON logs: every line one event, the request id and the switch as fields of their scopes.
@@ -209,6 +208,7 @@ public sealed class ObservabilityProcessTests : IDisposable
         using var agent = L2gwProcess.Start([L2gwProcess.Dll, "agent", "--config-file", ini]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}/") };
         await WaitForAsync(http, "/healthz");
+        Assert.Equal("""{"status":"Healthy","checks":{}}""", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
 
         var scrape = await UntilAsync(
             http,
@@ -228,8 +228,10 @@ public sealed class ObservabilityProcessTests : IDisposable
         Assert.Equal(0, await server.StopAsync());
     }
 
-    [Fact]
-    public async Task Under_systemd_the_server_notifies_ready_then_stopping()
+    [Theory]
+    [InlineData("server")]
+    [InlineData("agent")]
+    public async Task Under_systemd_the_program_notifies_ready_then_stopping_and_logs_with_priorities(string command)
     {
         // systemd's side: the notify socket, and a parent process named systemd (how .NET knows it runs under it).
         var socketPath = Path.Combine(dir, "notify");
@@ -239,8 +241,15 @@ public sealed class ObservabilityProcessTests : IDisposable
         File.Copy("/usr/bin/dash", systemd);
         var pidFile = Path.Combine(dir, "main.pid");
         var port = SwitchDb.FreePort();
+        string[] program = command == "server"
+            ? ["server", "--bind", $"127.0.0.1:{port}", "--data-dir", dir]
+            : ["agent", "--config-file", Ini(
+                "agent.ini",
+                ("DEFAULT", "l2gw_server_url", $"http://127.0.0.1:{SwitchDb.FreePort()}"),
+                ("DEFAULT", "metrics_bind", $"127.0.0.1:{port}"),
+                ("ovsdb", "ovsdb_hosts", $"tor1:127.0.0.1:{SwitchDb.FreePort()}"))];
         using var parent = L2gwProcess.Start(
-            ["-c", "\"$@\" & echo $! > \"$MAIN_PID_FILE\"; wait $!", "systemd", "dotnet", L2gwProcess.Dll, "server", "--bind", $"127.0.0.1:{port}", "--data-dir", dir],
+            ["-c", "\"$@\" & echo $! > \"$MAIN_PID_FILE\"; wait $!", "systemd", "dotnet", L2gwProcess.Dll, .. program],
             systemd,
             new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["MAIN_PID_FILE"] = pidFile });
 
@@ -258,6 +267,20 @@ public sealed class ObservabilityProcessTests : IDisposable
         var stopping = await ReceiveAsync(socket);
         Assert.Contains("STOPPING=1", stopping, StringComparison.Ordinal);
         Assert.Equal(0, await parent.WaitAsync());
+
+        // journald reads each line's priority from its <N> prefix.
+        Assert.Contains(parent.Lines, l => l.StartsWith("<6>", StringComparison.Ordinal) && l.Contains(command == "server" ? "l2gw server listening" : "l2gw agent", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("server", "--log-format", "xml")]
+    [InlineData("agent", "--log-format=xml")]
+    public async Task An_unknown_log_format_is_a_one_line_error(params string[] args)
+    {
+        var ini = Ini("agent.ini", ("ovsdb", "ovsdb_hosts", "tor1:127.0.0.1:6640"));
+        var result = await ChildProcess.RunAsync("dotnet", [L2gwProcess.Dll, .. args, .. args[0] == "agent" ? new[] { "--config-file", ini } : []], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, result.Exit);
+        Assert.Equal("l2gw: invalid log_format 'xml': expected text or json", result.Err.Trim());
     }
 
     private static async Task<string> ReceiveAsync(Socket socket)

@@ -49,9 +49,13 @@ public static class Health
 
     public static void MapL2gwHealth(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
+        app.MapL2gwLiveness();
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync });
     }
+
+    /// <summary>Liveness alone: the process answers (the standalone agent's listener serves this one).</summary>
+    public static IEndpointConventionBuilder MapL2gwLiveness(this IEndpointRouteBuilder app) =>
+        app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
 
     /// <summary>
     /// <c>{"status": "Healthy", "checks": {"database": "Healthy", ...}}</c>: which check failed, and no more. The
