@@ -50,9 +50,10 @@ internal static class DashboardState
             cancellationToken);
         var states = await agents.StatusesAsync([.. connections.Select(c => c.ToDomain())], cancellationToken);
         var names = switches.Select(s => s.Name).Concat(gateways.SelectMany(g => g.ToDomain().Devices.Select(d => d.DeviceName))).Distinct(StringComparer.Ordinal);
+        var applied = switches.ToDictionary(s => s.Name, s => s.AppliedRevision, StringComparer.Ordinal);
         var revisions = names.ToDictionary(
             n => n,
-            n => (desired.For(n).Revision, desired.RevisionsBehind(n, switches.FirstOrDefault(s => s.Name == n)?.AppliedRevision)),
+            n => (desired.For(n).Revision, desired.RevisionsBehind(n, applied.GetValueOrDefault(n))),
             StringComparer.Ordinal);
         var now = time.GetUtcNow();
         var downTime = TimeSpan.FromSeconds(options.AgentDownTime);
@@ -109,7 +110,7 @@ internal static class DashboardState
                 ["revisions_behind"] = behind,
                 ["tunnel_ips"] = new JsonArray([.. (inventory?.TunnelIps ?? []).Select(t => (JsonNode)t)]),
                 ["fault_status"] = inventory?.FaultStatus,
-                ["ports"] = new JsonArray([.. (inventory?.Ports ?? []).Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["fault_status"] = p.FaultStatus })]),
+                ["ports"] = new JsonArray([.. (inventory?.Ports ?? []).OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["fault_status"] = p.FaultStatus })]),
                 ["local_mac_count"] = inputs.LocalMacCounts.GetValueOrDefault(name),
                 ["updated_at"] = row is null ? null : Timestamp(row.UpdatedAt),
                 ["gateways"] = new JsonArray([.. gateways.Where(g => g.Devices.Any(d => d.DeviceName == name)).Select(g => (JsonNode)g.Name)]),

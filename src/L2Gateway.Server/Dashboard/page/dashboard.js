@@ -91,7 +91,7 @@
     }
     show('content');
     try {
-      await readEvents(response.body, controller.signal);
+      await readEvents(response.body);
     } catch (e) {
       if (controller.signal.aborted) return;
       setLink('problem', 'stream broken', String(e));
