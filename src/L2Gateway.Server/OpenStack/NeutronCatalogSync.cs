@@ -387,8 +387,9 @@ public sealed class NeutronCatalogSync : BackgroundService, INetworkLookup
                     lookup.Found.TrySetResult();
                     return rows;
                 }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                catch (Exception e)
                 {
+                    // Also when stopping: the request waiting for this answer must not wait for its own timeout.
                     lookup.Found.TrySetException(Unavailable(id, e.Message));
                     throw;
                 }
