@@ -142,8 +142,9 @@ public sealed class PeerChangeTests : IAsyncLifetime
             db.Ports.AddRange(Ports(net, 1000, 5000));
             return Task.FromResult(true);
         });
+        // The reload updates the plan before it logs: wait for the line, not just the plan.
+        await logB.WaitForAsync("planner inputs reloaded from the database: another server's write was too large to list", 1);
         await PlanHoldsAsync(b, s => s.Macs.Count == 6000, "6,000 MACs planned");
-        Assert.Equal(1, logB.Count("planner inputs reloaded from the database: another server's write was too large to list"));
     }
 
     private static IEnumerable<PortRow> Ports(string net, int from, int count) =>
@@ -173,8 +174,8 @@ public sealed class PeerChangeTests : IAsyncLifetime
         await CreatePortAsync(api, net, "02:00:00:00:70:03");
 
         await SqlAsync($"ALTER ROLE {RoleB} LOGIN");
+        await logB.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 2);
         await PlanHoldsAsync(b, s => s.Macs.Contains("02:00:00:00:70:03"), "the port written while B was cut off");
-        Assert.Equal(2, logB.Count("planner inputs reloaded from the database: LISTEN was (re)established"));
     }
 
     public async Task DisposeAsync()
