@@ -255,6 +255,12 @@ public sealed class AgentTests
         Assert.False(agent.IsWriter("tor1"));
         Assert.Equal(programmed, await ContentAsync(sw));
 
+        // Its heartbeat says why it holds back: the dashboard shows the switch waiting for its lock.
+        await Eventually.HoldsAsync(
+            async () => (string?)(await server.GetAsync("/v2.0/l2gw-dashboard"))["l2gw_dashboard"]!["switches"]!.AsArray().Single(s => (string?)s!["name"] == "tor1")!["reason"]
+                == "lock not held: agent agent-1 waits for the writer lock, which another session holds",
+            "the dashboard shows tor1 waiting for its lock");
+
         // Released: the agent was waiting for it, takes it back and writes what it held back.
         await thief.DisposeAsync();
         await Eventually.HoldsAsync(() => Task.FromResult(agent.IsWriter("tor1")), "the agent gets the lock back");

@@ -39,7 +39,11 @@ public sealed class DashboardKeystoneTests(BrowserFixture browser)
             await Expect(content).ToBeHiddenAsync();
             await Artifacts.ScreenshotAsync(page, "dashboard-login.png");
 
-            // A pasted token shows the data.
+            // A token Keystone does not know is refused; a good one shows the data.
+            await page.Locator("#token-form textarea[name='token']").FillAsync("gAAAAA-not-a-token");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Use token" }).ClickAsync();
+            await Expect(page.Locator("#login-message")).ToContainTextAsync("refused your token");
+            await Expect(content).ToBeHiddenAsync();
             await page.Locator("#token-form textarea[name='token']").FillAsync(token);
             await page.GetByRole(AriaRole.Button, new() { Name = "Use token" }).ClickAsync();
             await Expect(gateway).ToBeVisibleAsync();

@@ -81,6 +81,10 @@ public sealed partial class DashboardPageTests(BrowserFixture browser)
             await Expect(page.Locator("[data-testid='switch-summary']")).ToContainTextAsync("1 of 2 switches converged");
             await Expect(page.Locator("#link")).ToHaveTextAsync("live");
             await Artifacts.ScreenshotAsync(page, "dashboard-switch-down.png", docsName: "dashboard.png");
+
+            // The server goes away: the page says so and keeps trying.
+            await service.StopAsync();
+            await Expect(page.Locator("#link")).ToHaveTextAsync("reconnecting");
         });
     }
 }

@@ -195,15 +195,21 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         return JsonNode.Parse(body)!;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the service by its PID and waits for it to be gone.</summary>
+    public async Task StopAsync()
     {
-        http.Dispose();
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
         }
 
         await process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        http.Dispose();
+        await StopAsync();
         process.Dispose();
         Directory.Delete(dir, recursive: true);
     }
