@@ -19,6 +19,8 @@ public static class ServerConfiguration
         ["--keystone-url"] = ("L2GW_KEYSTONE_URL", ["keystone_authtoken:www_authenticate_uri", "keystone_authtoken:auth_url"]),
         ["--token-cache-time"] = ("L2GW_TOKEN_CACHE_TIME", ["keystone_authtoken:token_cache_time"]),
         ["--quota-l2-gateway"] = ("L2GW_QUOTA_L2_GATEWAY", ["QUOTAS:quota_l2_gateway", "DEFAULT:quota_l2_gateway"]),
+        ["--transport-url"] = ("L2GW_TRANSPORT_URL", ["DEFAULT:transport_url"]),
+        ["--l2pop-resync-interval"] = ("L2GW_L2POP_RESYNC_INTERVAL", ["DEFAULT:l2pop_resync_interval"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -120,6 +122,27 @@ public static class ServerConfiguration
             options.TokenCacheTime = int.TryParse(cacheTime, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t) && t >= -1
                 ? t
                 : throw new ConfigurationException($"invalid token_cache_time '{cacheTime}': expected seconds, -1 to disable the cache");
+        }
+
+        if (Get("--transport-url") is { } transportUrl)
+        {
+            try
+            {
+                L2Gateway.OpenStack.Messaging.TransportUrl.Parse(transportUrl);
+            }
+            catch (FormatException e)
+            {
+                throw new ConfigurationException(e.Message);
+            }
+
+            options.TransportUrl = transportUrl;
+        }
+
+        if (Get("--l2pop-resync-interval") is { } resync)
+        {
+            options.L2PopResyncInterval = int.TryParse(resync, NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r >= 1
+                ? r
+                : throw new ConfigurationException($"invalid l2pop_resync_interval '{resync}': expected seconds, at least 1");
         }
 
         return options;

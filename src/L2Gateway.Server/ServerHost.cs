@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using L2Gateway.Core;
 using L2Gateway.Server.Api;
+using L2Gateway.Server.OpenStack;
 using L2Gateway.Server.Persistence;
 using L2Gateway.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -114,6 +115,11 @@ public static class ServerHost
         builder.Services.AddSingleton<AgentService>();
         builder.Services.AddSingleton<DesiredStateService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
+        if (options.TransportUrl is { Length: > 0 } transportUrl)
+        {
+            builder.Services.AddOpenStackMessaging(transportUrl);
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();

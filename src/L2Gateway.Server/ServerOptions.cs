@@ -32,6 +32,12 @@ public sealed class ServerOptions
     /// <summary>Seconds a validated token is trusted before Keystone is asked again (keystonemiddleware's token_cache_time); -1: never cached.</summary>
     public int TokenCacheTime { get; set; } = 300;
 
+    /// <summary>The cloud's RabbitMQ (oslo.messaging <c>transport_url</c>); null: no bus (no l2population, no report_state).</summary>
+    public string? TransportUrl { get; set; }
+
+    /// <summary>Seconds between two full re-sends of the l2population entries to every OVS agent.</summary>
+    public int L2PopResyncInterval { get; set; } = 30;
+
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Seconds without a heartbeat after which an agent is shown as dead (Neutron's agent_down_time).</summary>

@@ -63,6 +63,7 @@ public static class Program
                           [--auth-strategy noauth|keystone] [--keystone-url URL] [--force-noauth]
                           [--policy-file policy.yaml]
                           [--quota-l2-gateway N]
+                          [--transport-url rabbit://USER:PASS@HOST:PORT/] [--l2pop-resync-interval S]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw agent --config-file l2gateway_agent.ini
                   ([ovsdb] ovsdb_hosts = name:ip:port,...; [DEFAULT] host, l2gw_server_url)
@@ -103,7 +104,8 @@ public static class Program
             }
 
             agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
-            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>());
+            // With a bus (transport_url), the embedded agent reports its state to Neutron on the server's connection.
+            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetService<L2Gateway.OpenStack.Messaging.IMessageBus>());
             await agent.StartAsync(CancellationToken.None);
         }
 

@@ -1,0 +1,34 @@
+using L2Gateway.OpenStack.Messaging;
+
+namespace L2Gateway.Server.OpenStack;
+
+/// <summary>The server's side of the cloud's bus: one connection for the process, and what uses it.</summary>
+public static class MessagingServices
+{
+    /// <summary>
+    /// Registers the bus (<see cref="RabbitBus"/>, also as <see cref="IMessageBus"/>; the embedded agent reports on
+    /// it too), a hosted service that connects it at start, and the l2population publisher.
+    /// </summary>
+    public static IServiceCollection AddOpenStackMessaging(this IServiceCollection services, string transportUrl)
+    {
+        var url = TransportUrl.Parse(transportUrl);
+        services.AddSingleton(sp => new RabbitBus(url, "l2gw-server", sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IMessageBus>(sp => sp.GetRequiredService<RabbitBus>());
+        services.AddHostedService<BusConnector>();
+        services.AddSingleton<L2PopulationPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<L2PopulationPublisher>());
+        return services;
+    }
+
+    /// <summary>Starts connecting the bus with the host; the container disposes it (closing the connection) at the end.</summary>
+    private sealed class BusConnector(RabbitBus bus) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            bus.Start();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
