@@ -26,6 +26,8 @@ public static class ServerConfiguration
         ["--catalog"] = ("L2GW_CATALOG", ["DEFAULT:catalog"]),
         ["--neutron-poll-interval"] = ("L2GW_NEUTRON_POLL_INTERVAL", ["neutron:poll_interval"]),
         ["--neutron-full-sync-interval"] = ("L2GW_NEUTRON_FULL_SYNC_INTERVAL", ["neutron:full_sync_interval"]),
+        ["--transport-url"] = ("L2GW_TRANSPORT_URL", ["DEFAULT:transport_url"]),
+        ["--l2pop-resync-interval"] = ("L2GW_L2POP_RESYNC_INTERVAL", ["DEFAULT:l2pop_resync_interval"]),
     };
 
     /// <summary>Parses server arguments; throws <see cref="ConfigurationException"/> with a one-line message.</summary>
@@ -147,6 +149,27 @@ public static class ServerConfiguration
         };
         options.NeutronPollInterval = Seconds(Get("--neutron-poll-interval"), "neutron_poll_interval", options.NeutronPollInterval);
         options.NeutronFullSyncInterval = Seconds(Get("--neutron-full-sync-interval"), "neutron_full_sync_interval", options.NeutronFullSyncInterval);
+        if (Get("--transport-url") is { } transportUrl)
+        {
+            try
+            {
+                L2Gateway.OpenStack.Messaging.TransportUrl.Parse(transportUrl);
+            }
+            catch (FormatException e)
+            {
+                throw new ConfigurationException(e.Message);
+            }
+
+            options.TransportUrl = transportUrl;
+        }
+
+        if (Get("--l2pop-resync-interval") is { } resync)
+        {
+            options.L2PopResyncInterval = int.TryParse(resync, NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r >= 1
+                ? r
+                : throw new ConfigurationException($"invalid l2pop_resync_interval '{resync}': expected seconds, at least 1");
+        }
+
         return options;
     }
 

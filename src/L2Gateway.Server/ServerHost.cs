@@ -124,6 +124,11 @@ public static class ServerHost
             NeutronCatalog.Register(builder.Services, options);
         }
 
+        if (options.TransportUrl is { Length: > 0 } transportUrl)
+        {
+            builder.Services.AddOpenStackMessaging(transportUrl);
+        }
+
         configure?.Invoke(builder);
 
         var app = builder.Build();

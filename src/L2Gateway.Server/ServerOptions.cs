@@ -37,6 +37,11 @@ public sealed class ServerOptions
 
     /// <summary>Serve the cloud's network endpoint: answer L2 gateway calls, forward every other <c>/v2.0</c> call to Neutron.</summary>
     public bool NeutronProxy { get; set; }
+    /// <summary>The cloud's RabbitMQ (oslo.messaging <c>transport_url</c>); null: no bus (no l2population, no report_state).</summary>
+    public string? TransportUrl { get; set; }
+
+    /// <summary>Seconds between two full re-sends of the l2population entries to every OVS agent.</summary>
+    public int L2PopResyncInterval { get; set; } = 30;
 
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 

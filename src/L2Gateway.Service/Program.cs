@@ -67,6 +67,7 @@ public static class Program
                           [--quota-l2-gateway N] [--log-format text|json] [--full-reload-interval S]
                           [--neutron-url URL] [--neutron-proxy true|false] [--catalog standalone|neutron]
                           [--neutron-poll-interval S] [--neutron-full-sync-interval S]
+                          [--transport-url rabbit://USER:PASS@HOST:PORT/] [--l2pop-resync-interval S]
               l2gw db upgrade [--config-file l2gw.ini] [--database URL] [--data-dir DIR]
               l2gw db import-neutron --from NEUTRON_DATABASE_URL [--config-file l2gw.ini] [--database URL]
               l2gw agent --config-file l2gateway_agent.ini [--log-format text|json]
@@ -110,6 +111,8 @@ public static class Program
 
             agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
             agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetRequiredService<IMeterFactory>());
+            // With a bus (transport_url), the embedded agent reports its state to Neutron on the server's connection.
+            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetService<L2Gateway.OpenStack.Messaging.IMessageBus>());
             await agent.StartAsync(CancellationToken.None);
         }
 

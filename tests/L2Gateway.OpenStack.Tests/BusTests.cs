@@ -80,6 +80,29 @@ public sealed class BusTests
     }
 
     [Fact]
+    public async Task A_publish_the_broker_refuses_fails_alone_and_the_next_one_goes_out()
+    {
+        var topic = Unique("l2gw-test-refused");
+        await using var queue = await LabQueue.BindAsync((RabbitBus.ControlExchange, topic));
+
+        // An exchange of that name with other flags than oslo's: the broker closes the channel that declares it.
+        await queue.Channel.ExchangeDeclareAsync(topic + "_fanout", ExchangeType.Fanout, durable: true, autoDelete: false);
+        try
+        {
+            await using var bus = await ConnectedBusAsync();
+
+            await Assert.ThrowsAsync<BusUnavailableException>(() => bus.FanoutCastAsync(topic, "m", [], "1.0", CancellationToken.None));
+            await bus.CastAsync(topic, null, "next", [], "1.0", CancellationToken.None);
+
+            await queue.NextAsync(m => OsloWire.Open(m.Body)["method"]!.GetValue<string>() == "next");
+        }
+        finally
+        {
+            await queue.Channel.ExchangeDeleteAsync(topic + "_fanout");
+        }
+    }
+
+    [Fact]
     public async Task A_call_of_report_state_is_answered_by_neutron_server()
     {
         var host = Unique("l2gw-bus-test");

@@ -36,10 +36,11 @@ public sealed class RabbitBus : IMessageBus, IAsyncDisposable
     // Publishing: one channel, one publisher at a time (an AMQP channel is a sequence of frames); the gate is
     // only ever awaited by senders, never taken in a callback.
     private readonly SemaphoreSlim publishing = new(1, 1);
-    private readonly HashSet<string> declaredExchanges = new(StringComparer.Ordinal);
+    private bool declaredControlExchange;
     private IChannel? publishChannel;
     private IChannel? replyChannel;
     private Task? running;
+    private int disposed;
 
     /// <summary>The ids of each new message (tests fix them to compare bodies byte for byte).</summary>
     internal Func<MessageIds> NewIds { get; init; } = MessageIds.New;
@@ -121,9 +122,9 @@ public sealed class RabbitBus : IMessageBus, IAsyncDisposable
 
                 return;
             }
-            catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or IOException or System.Net.Sockets.SocketException
-                or AlreadyClosedException or TimeoutException)
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
             {
+                // Unreachable, refused credentials, a node going down mid-handshake: all the same, try again later.
                 if (connection is not null)
                 {
                     await connection.DisposeAsync();
@@ -241,11 +242,11 @@ public sealed class RabbitBus : IMessageBus, IAsyncDisposable
     /// <summary>
     /// Publishes one body with oslo's properties. <paramref name="exchangeType"/> non-null: the exchange is declared
     /// first with oslo's flags for that kind (fanout: not durable, auto-deleted); the control exchange with
-    /// Neutron's (topic, not durable, not auto-deleted). Each is declared once per connection.
+    /// Neutron's (topic, not durable, not auto-deleted), once per channel.
     /// </summary>
     private async Task PublishAsync(string exchange, string? exchangeType, string routingKey, byte[] body, string? expiration, CancellationToken cancellationToken)
     {
-        if (!IsConnected || publishChannel is not { } channel)
+        if (!IsConnected || Connection is not { } connection)
         {
             throw new BusUnavailableException($"the message bus ({url}) is not connected");
         }
@@ -261,32 +262,39 @@ public sealed class RabbitBus : IMessageBus, IAsyncDisposable
         await publishing.WaitAsync(cancellationToken);
         try
         {
-            if (declaredExchanges.Add(exchange))
+            // A channel the broker closed (a refused declaration) is not recovered with the connection: replace it.
+            if (publishChannel is not { IsOpen: true })
             {
-                try
+                if (publishChannel is not null)
                 {
-                    if (exchange == ControlExchange)
-                    {
-                        await channel.ExchangeDeclareAsync(ControlExchange, ExchangeType.Topic, durable: false, autoDelete: false, cancellationToken: cancellationToken);
-                    }
-                    else
-                    {
-                        await channel.ExchangeDeclareAsync(exchange, exchangeType ?? ExchangeType.Topic, durable: false, autoDelete: exchangeType == ExchangeType.Fanout, cancellationToken: cancellationToken);
-                    }
+                    await publishChannel.DisposeAsync();
                 }
-                catch
+
+                publishChannel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                declaredControlExchange = false;
+            }
+
+            var channel = publishChannel;
+            if (exchange == ControlExchange)
+            {
+                if (!declaredControlExchange)
                 {
-                    declaredExchanges.Remove(exchange);
-                    throw;
+                    await channel.ExchangeDeclareAsync(ControlExchange, ExchangeType.Topic, durable: false, autoDelete: false, cancellationToken: cancellationToken);
+                    declaredControlExchange = true;
                 }
+            }
+            else
+            {
+                // Declared before every publish, as kombu does: a fanout exchange is auto-deleted when its last queue
+                // goes (every agent stopped), and publishing to a missing exchange would close the channel.
+                await channel.ExchangeDeclareAsync(exchange, exchangeType ?? ExchangeType.Topic, durable: false, autoDelete: exchangeType == ExchangeType.Fanout, cancellationToken: cancellationToken);
             }
 
             await channel.BasicPublishAsync(exchange, routingKey, mandatory: false, properties, body, cancellationToken);
         }
         catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
         {
-            // A fanout exchange is auto-deleted when its last queue goes: declare again next time.
-            declaredExchanges.Clear();
+            declaredControlExchange = false;
             throw new BusUnavailableException($"publishing to {exchange} failed", e);
         }
         finally
@@ -304,6 +312,12 @@ public sealed class RabbitBus : IMessageBus, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Disposed once, whoever holds it under which name.
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+
         await stopping.CancelAsync();
         if (running is not null)
         {

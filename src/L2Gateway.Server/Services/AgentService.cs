@@ -37,6 +37,9 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
             {
                 // Heartbeats come often; only a switch's appearance or new tunnel IPs change what is planned.
                 var planInputsChanged = false;
+
+                // The l2population publisher follows the learned MACs: a change is a committed write it hears of.
+                var learnedMacsChanged = false;
                 var agent = await db.Agents.FirstOrDefaultAsync(a => a.Host == report.Host, cancellationToken);
                 var isNew = agent is null;
                 agent ??= new AgentRow { Id = GatewayService.NewId(), Host = report.Host, ConfigurationsJson = "{}" };
@@ -83,11 +86,7 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
                         row.FaultStatus = sw.FaultStatus;
                         row.PortsJson = Mapping.ToJson(sw.Ports);
                         row.Description = sw.Description;
-                        await db.LocalMacs.Where(m => m.Switch == sw.Name).ExecuteDeleteAsync(cancellationToken);
-                        foreach (var mac in sw.LocalMacs.DistinctBy(m => (m.LogicalSwitch, m.Mac)))
-                        {
-                            db.LocalMacs.Add(new LocalMacRow { Switch = sw.Name, LogicalSwitch = mac.LogicalSwitch, Mac = mac.Mac, IpAddress = mac.IpAddress, TunnelIp = mac.TunnelIp });
-                        }
+                        learnedMacsChanged |= await UpdateLearnedMacsAsync(db, sw, cancellationToken);
                     }
 
                     if (fresh)
@@ -100,12 +99,41 @@ public sealed class AgentService(Store store, DesiredStateService desired, Serve
                     }
                 }
 
-                return (agent.Id, planInputsChanged);
+                return (agent.Id, planInputsChanged || learnedMacsChanged);
             },
-            result => result.planInputsChanged,
+            result => result.Item2,
             cancellationToken);
         metrics?.AgentReported(report.Host);
         return id;
+    }
+
+    /// <summary>
+    /// Brings the stored learned MACs of a switch to what its agent reported, row by row (queries do not track, so
+    /// each change is attached, and the committed write names it); false when nothing changed, as in most heartbeats.
+    /// </summary>
+    private static async Task<bool> UpdateLearnedMacsAsync(L2GatewayDbContext db, SwitchReport sw, CancellationToken cancellationToken)
+    {
+        var stored = await db.LocalMacs.Where(m => m.Switch == sw.Name).ToDictionaryAsync(m => (m.LogicalSwitch, m.Mac), cancellationToken);
+        var changed = false;
+        foreach (var mac in sw.LocalMacs.DistinctBy(m => (m.LogicalSwitch, m.Mac)))
+        {
+            if (stored.Remove((mac.LogicalSwitch, mac.Mac), out var row))
+            {
+                if (row.IpAddress != mac.IpAddress || row.TunnelIp != mac.TunnelIp)
+                {
+                    (row.IpAddress, row.TunnelIp, changed) = (mac.IpAddress, mac.TunnelIp, true);
+                    db.LocalMacs.Update(row);
+                }
+            }
+            else
+            {
+                db.LocalMacs.Add(new LocalMacRow { Switch = sw.Name, LogicalSwitch = mac.LogicalSwitch, Mac = mac.Mac, IpAddress = mac.IpAddress, TunnelIp = mac.TunnelIp });
+                changed = true;
+            }
+        }
+
+        db.LocalMacs.RemoveRange(stored.Values);
+        return changed || stored.Count > 0;
     }
 
     public Task DeleteAgentAsync(string id, CancellationToken cancellationToken) =>
