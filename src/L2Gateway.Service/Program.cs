@@ -110,9 +110,12 @@ public static class Program
             }
 
             agentOptions.ServerUrl = new Uri(ServerHost.Urls(app)[0]);
-            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetRequiredService<IMeterFactory>());
             // With a bus (transport_url), the embedded agent reports its state to Neutron on the server's connection.
-            agent = new L2GatewayAgent(agentOptions, app.Services.GetRequiredService<ILoggerFactory>(), app.Services.GetService<L2Gateway.OpenStack.Messaging.IMessageBus>());
+            agent = new L2GatewayAgent(
+                agentOptions,
+                app.Services.GetRequiredService<ILoggerFactory>(),
+                app.Services.GetRequiredService<IMeterFactory>(),
+                app.Services.GetService<L2Gateway.OpenStack.Messaging.IMessageBus>());
             await agent.StartAsync(CancellationToken.None);
         }
 
