@@ -90,16 +90,7 @@ public static class Reconciler
                 {
                     logicalSwitchRefs[ls.Name] = OvsdbAtom.Uuid(current.Uuid);
                     ownedNames[current.Uuid] = ls.Name;
-                    if (current.TunnelKey != ls.TunnelKey || current.Description != ls.Description || !current.Owned)
-                    {
-                        guarded.Add(current.Uuid); // updated in this transaction: no guard needed
-                        var config = current.OtherConfig.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-                        config[VtepState.OwnerKey] = VtepState.OwnerValue;
-                        changes.Add(new UpdateOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid)
-                            .Set("tunnel_key", (long)ls.TunnelKey)
-                            .Set("description", ls.Description)
-                            .Set("other_config", StringMap(config)));
-                    }
+                    KeepInPlace(current, ls);
                 }
                 else
                 {
@@ -127,6 +118,52 @@ public static class Reconciler
                 }
 
                 changes.Add(new DeleteOperation(VtepTables.LogicalSwitch).WhereUuid(ls.Uuid));
+            }
+        }
+
+        /// <summary>
+        /// A logical switch that already carries the name of a desired network (the product's own, or one another
+        /// controller such as networking-l2gw wrote) is kept: same row, same uuid, so the MAC rows and VLAN bindings
+        /// that point at it stay as they are and traffic never stops. Only a column that is really wrong
+        /// (<c>tunnel_key</c>, <c>description</c>) is written, and, when the row lacks it, the ownership marker is
+        /// added to <c>other_config</c> by a mutate that adds that one key and leaves every other key alone. The
+        /// marker is what lets the product remove the logical switch when its network is no longer desired there;
+        /// no data plane reads <c>other_config</c>.
+        /// </summary>
+        private void KeepInPlace(VtepState.LogicalSwitch current, DesiredLogicalSwitch ls)
+        {
+            var fix = new UpdateOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid);
+            var wrong = false;
+            if (current.TunnelKey != ls.TunnelKey)
+            {
+                fix.Set("tunnel_key", (long)ls.TunnelKey);
+                wrong = true;
+            }
+
+            if (current.Description != ls.Description)
+            {
+                fix.Set("description", ls.Description);
+                wrong = true;
+            }
+
+            if (wrong)
+            {
+                RefTo(ls.Name); // fail rather than write if the row was renamed or deleted since the replica showed it
+                changes.Add(fix);
+            }
+
+            if (!current.Owned)
+            {
+                RefTo(ls.Name);
+                var mark = new MutateOperation(VtepTables.LogicalSwitch).WhereUuid(current.Uuid);
+                if (current.OtherConfig.TryGetValue(VtepState.OwnerKey, out var other))
+                {
+                    // "insert" leaves a key that is present as it is: a marker with another value goes first.
+                    mark.Mutate("other_config", Mutator.Delete, StringMap(new Dictionary<string, string> { [VtepState.OwnerKey] = other }));
+                }
+
+                mark.Mutate("other_config", Mutator.Insert, StringMap(new Dictionary<string, string> { [VtepState.OwnerKey] = VtepState.OwnerValue }));
+                changes.Add(mark);
             }
         }
 

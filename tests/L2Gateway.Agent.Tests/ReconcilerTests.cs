@@ -97,6 +97,73 @@ public class ReconcilerTests
     }
 
     [Fact]
+    public void Rows_another_controller_wrote_are_adopted_in_place_and_only_what_is_missing_is_added()
+    {
+        // networking-l2gw's rows: the logical switch (no marker, a key of someone else's in other_config), the VLAN
+        // binding to it, the remote MAC on the compute host's locator; no flooding row.
+        var ls = Guid.NewGuid();
+        var mac = Guid.NewGuid();
+        var state = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", new Dictionary<string, string> { ["theirs"] = "kept" })],
+            new Dictionary<long, Guid> { [100] = ls },
+            [new VtepState.MacRow(mac, "02:00:00:00:00:01", ls, Loc, "1.1.1.1")]);
+        var plan = Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], state);
+        Assert.Empty(plan.Problems);
+
+        // Nothing deleted, nothing rewritten, the binding that already points at the logical switch left alone.
+        Assert.DoesNotContain(plan.Operations, o => o is DeleteOperation or UpdateOperation);
+        Assert.DoesNotContain(plan.Operations.OfType<MutateOperation>(), m => m.TableName == "Physical_Port");
+
+        // Added: the flooding row on the existing locator, and the ownership marker as one key, by mutate.
+        Assert.Equal(new[] { "Mcast_Macs_Remote", "Physical_Locator_Set" }, Inserts(plan.Operations).Select(i => i.TableName).Order(StringComparer.Ordinal));
+        var mcast = Inserts(plan.Operations).Single(i => i.TableName == "Mcast_Macs_Remote");
+        Assert.Equal(OvsdbDatum.Scalar(OvsdbAtom.Uuid(ls)), mcast.Row["logical_switch"]);
+        var set = Inserts(plan.Operations).Single(i => i.TableName == "Physical_Locator_Set");
+        Assert.Equal(OvsdbDatum.Set([OvsdbAtom.Uuid(Loc)]), set.Row["locators"]);
+        var mark = Assert.Single(plan.Operations.OfType<MutateOperation>());
+        Assert.Equal("Logical_Switch", mark.TableName);
+        Assert.Equal(ls, mark.Conditions.Single().Value.Single.AsUuid());
+        var mutation = Assert.Single(mark.Mutations);
+        Assert.Equal(("other_config", Mutator.Insert), (mutation.Column, mutation.Mutator));
+        Assert.Equal(OvsdbDatum.Map([((OvsdbAtom)VtepState.OwnerKey, (OvsdbAtom)VtepState.OwnerValue)]), mutation.Value);
+
+        // Guarded: the transaction fails if the logical switch was renamed or deleted meanwhile.
+        Assert.Single(plan.Operations.OfType<WaitOperation>(), w => w.TableName == "Logical_Switch");
+
+        // Once marked and flooding, there is nothing left to do.
+        var mcastRow = Guid.NewGuid();
+        var setRow = Guid.NewGuid();
+        var adopted = State(
+            [new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", new Dictionary<string, string>(Owner) { ["theirs"] = "kept" })],
+            new Dictionary<long, Guid> { [100] = ls },
+            [new VtepState.MacRow(mac, "02:00:00:00:00:01", ls, Loc, "1.1.1.1")],
+            [new VtepState.MacRow(mcastRow, "unknown-dst", ls, setRow, "")],
+            new() { [setRow] = [Loc] });
+        Assert.True(Reconciler.Plan([Desired(new DesiredUcastRemote("02:00:00:00:00:01", "1.1.1.1", "net-1", "10.0.0.2"))], adopted).Converged);
+
+        // Adopted means owned: when the network is no longer wanted there, the logical switch goes like the product's own.
+        var gone = Reconciler.Plan([SwitchDesiredState.Empty("tor")], adopted);
+        Assert.Contains(gone.Operations.OfType<DeleteOperation>(), d => d.TableName == "Logical_Switch");
+    }
+
+    [Fact]
+    public void An_adopted_logical_switch_gets_only_its_wrong_columns_written()
+    {
+        var ls = Guid.NewGuid();
+        var state = State([new VtepState.LogicalSwitch(ls, "net-1", 5000, "old name", Owner)], new Dictionary<long, Guid> { [100] = ls });
+        var plan = Reconciler.Plan([Desired()], state);
+        var update = Assert.Single(plan.Operations.OfType<UpdateOperation>());
+        Assert.Equal(new[] { "description" }, update.Row.Keys);
+        Assert.Equal(OvsdbDatum.Scalar("blue"), update.Row["description"]);
+        Assert.DoesNotContain(plan.Operations.OfType<MutateOperation>(), m => m.TableName == "Logical_Switch");
+
+        // A marker with another value is replaced, not left beside ours (a map holds one value per key).
+        state = State([new VtepState.LogicalSwitch(ls, "net-1", 5000, "blue", new Dictionary<string, string> { [VtepState.OwnerKey] = "other" })], new Dictionary<long, Guid> { [100] = ls });
+        var mark = Reconciler.Plan([Desired()], state).Operations.OfType<MutateOperation>().Single(m => m.TableName == "Logical_Switch");
+        Assert.Equal(new[] { Mutator.Delete, Mutator.Insert }, mark.Mutations.Select(m => m.Mutator));
+    }
+
+    [Fact]
     public void Rows_not_desired_are_deleted_and_duplicates_collapse()
     {
         var ls = Guid.NewGuid();
