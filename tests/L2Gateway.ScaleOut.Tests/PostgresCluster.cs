@@ -21,7 +21,9 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private static string Bin => PostgresBinaries.Directory;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; private set; } = FreePort();
+
+    private bool started;
 
     public string Url(string database) => $"postgresql://postgres@127.0.0.1:{Port}/{database}";
 
@@ -78,9 +80,32 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        await RunAsPostgresAsync(
-            $"{Bin}/pg_ctl",
-            $"-D {directory}/data -l {directory}/log -w -t 60 -o \"-p {Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await RunAsPostgresAsync(
+                    $"{Bin}/pg_ctl",
+                    $"-D {directory}/data -l {directory}/log -w -t 60 -o \"-p {Port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
+                break;
+            }
+            catch (InvalidOperationException e)
+            {
+                var log = File.Exists($"{directory}/log") ? string.Join('\n', File.ReadLines($"{directory}/log").TakeLast(15)) : "(no log)";
+
+                // The free port was taken by someone else between choosing and binding it: before the first start
+                // nothing knows this port yet, so another one will do.
+                if (!started && attempt < 3 && log.Contains("Address already in use", StringComparison.Ordinal))
+                {
+                    Port = FreePort();
+                    continue;
+                }
+
+                throw new InvalidOperationException($"{e.Message}\nPostgreSQL's log:\n{log}", e);
+            }
+        }
+
+        started = true;
         running = true;
     }
 

@@ -25,6 +25,18 @@ internal static class OpenStackLab
     /// <summary>The lab's RabbitMQ as an oslo.messaging transport URL (<c>rabbit://guest:guest@127.0.0.1:PORT/</c>).</summary>
     public static string RabbitUrl => Coordinates.Value["RABBIT"];
 
+    /// <summary>The emulated hardware VTEP's OVSDB endpoint (<c>tcp:127.0.0.1:PORT</c>).</summary>
+    public static string TorDatabase => Coordinates.Value["TOR_DB"];
+
+    /// <summary>The VNI the lab was proven with (its own networks are not created unless prove.sh runs).</summary>
+    public static int Vni => int.Parse(Coordinates.Value["VNI"], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The compute host of the lab's neutron-openvswitch-agent (<c>binding:host_id</c> of its ports).</summary>
+    public static string AgentHost => Coordinates.Value["AHOST"];
+
+    /// <summary>A network namespace of the lab: <c>cmp</c> (the compute host), <c>bm</c> (the bare-metal server), <c>tor</c>.</summary>
+    public static string Namespace(string role) => Coordinates.Value["PX"] + "-" + role;
+
     /// <summary>The <c>OS_*</c> variables of a lab user: <c>admin</c> or <c>demo</c>.</summary>
     public static Dictionary<string, string> Credentials(string user) => ReadExports(Path.Combine(Directory, user + "-openrc"));
 

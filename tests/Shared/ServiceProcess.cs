@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace L2Gateway.ScaleOut.Tests;
+namespace L2Gateway.Testing;
 
 /// <summary>
 /// A running <c>l2gw-service</c> (<c>server</c> or <c>agent</c>) as an operator runs it: a process of its own, its
