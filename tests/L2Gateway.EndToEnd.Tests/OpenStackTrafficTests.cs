@@ -161,7 +161,7 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
     private static void LabEnvironment(System.Diagnostics.ProcessStartInfo start) => start.Environment["OSV_DIR"] = OpenStackLab.Directory;
 
     /// <summary>Stops the lab's OVS agent by its recorded PID and has the lab's own up.sh start it again.</summary>
-    private static async Task RestartOvsAgentAsync()
+    private async Task RestartOvsAgentAsync()
     {
         var pid = File.ReadAllLines(Lab("pids")).Select(l => l.Split(' ')).Last(f => f[0] == "ovs-agent")[1];
         var kill = await ChildProcess.RunAsync("kill", ["--", "-" + pid], TimeSpan.FromSeconds(10));
@@ -204,7 +204,7 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
     }
 
     /// <summary>Reads <paramref name="read"/> again (every half second, up to two minutes) until <paramref name="holds"/>.</summary>
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> holds, string what)
+    private async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> holds, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         T last;
@@ -218,7 +218,7 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
 
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"never happened: {what}; last seen: {last}");
+                Assert.Fail($"never happened: {what}; last seen: {last}\nthe server's log:\n{string.Join('\n', server.Lines.Where(l => !l.Contains(" 200 ", StringComparison.Ordinal)).TakeLast(80))}");
             }
 
             await Task.Delay(500);
@@ -227,7 +227,8 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
 
     private async Task<string> CreateAsync(string kind, params string[] args)
     {
-        var id = (string)(await JsonAsync([.. kind.Split(' '), .. args]))["id"]!;
+        var shown = await JsonAsync([.. kind.Split(' '), .. args]);
+        var id = (string?)(shown["id"] ?? shown["ID"]) ?? throw new InvalidOperationException($"openstack {kind} create showed no id: {shown}"); // networking-l2gw's columns are "ID"
         created.Add((kind, id));
         return id;
     }
@@ -283,19 +284,16 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        // Best effort, in reverse: a failed test leaves the shared lab as it found it.
-        foreach (var (port, netns) in plugged)
+        // Best effort, in reverse: a failed test leaves the shared lab as it found it; the server is stopped whatever fails.
+        try
         {
-            await ChildProcess.RunAsync("bash", [Path.Combine(LabScripts, "plug_vm.sh"), "-d", port], TimeSpan.FromMinutes(1), LabEnvironment);
-            await ChildProcess.RunAsync("ip", ["netns", "del", netns], TimeSpan.FromSeconds(30));
+            await CleanUpAsync();
+        }
+        finally
+        {
+            server?.Dispose();
         }
 
-        foreach (var (kind, id) in Enumerable.Reverse(created))
-        {
-            await RunOpenStackAsync([.. kind.Split(' '), "delete", id]); // Through the product: the l2gw resources are its own.
-        }
-
-        server?.Dispose();
         foreach (var endpoint in endpoints)
         {
             await Quietly(() => OpenStackLab.OpenStackAsync("admin", "endpoint", "delete", endpoint));
@@ -313,6 +311,20 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
         }
 
         Directory.Delete(directory, recursive: true);
+    }
+
+    private async Task CleanUpAsync()
+    {
+        foreach (var (port, netns) in plugged)
+        {
+            await ChildProcess.RunAsync("bash", [Path.Combine(LabScripts, "plug_vm.sh"), "-d", port], TimeSpan.FromMinutes(1), LabEnvironment);
+            await ChildProcess.RunAsync("ip", ["netns", "del", netns], TimeSpan.FromSeconds(30));
+        }
+
+        foreach (var (kind, id) in Enumerable.Reverse(created))
+        {
+            await RunOpenStackAsync([.. kind.Split(' '), "delete", id]); // Through the product: the l2gw resources are its own.
+        }
     }
 
     private static async Task<string?> Quietly(Func<Task<string>> action)
