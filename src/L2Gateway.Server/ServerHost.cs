@@ -112,6 +112,7 @@ public static class ServerHost
         builder.Services.AddSingleton<GatewayService>();
         builder.Services.AddSingleton<CatalogService>();
         builder.Services.AddSingleton<AgentService>();
+        builder.Services.AddSingleton<GatewayReadModel>();
         builder.Services.AddSingleton<DesiredStateService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DesiredStateService>());
         builder.Services.AddHostedService<PeerChangeListener>();

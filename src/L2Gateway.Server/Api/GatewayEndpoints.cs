@@ -64,16 +64,26 @@ public static class GatewayEndpoints
         return Http.One("l2_gateway", Views.Gateway(gateway), status: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListGateways(HttpContext http, Policy policy, Store store)
+    private static async Task<IResult> ListGateways(HttpContext http, Policy policy, Store store, GatewayReadModel readModel)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway", caller);
         var query = ListQuery.Parse(http.Request.Query);
+        var all = policy.SeesAllProjects("get_l2_gateway", caller);
+        if (readModel.Current is { } copy)
+        {
+            var (page, pageMore) = query.Page(
+                copy.GatewaysInOrder, g => all || g.ProjectId == caller.ProjectId, GatewayColumns, id => copy.Gateways.GetValueOrDefault(id)?.Row);
+            return query.Fields is null or { Count: 0 }
+                ? Http.ManySerialized(http, "l2_gateways", [.. page.Select(r => copy.Gateways[r.Id].Json)], query, pageMore, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id)
+                : Http.Many(http, "l2_gateways", page.Select(r => Views.Gateway(r.ToDomain())), query, pageMore, o => (string)o["id"]!);
+        }
+
         var (rows, more) = await store.ReadAsync(
             db =>
             {
                 var source = db.Gateways.AsQueryable();
-                if (!policy.SeesAllProjects("get_l2_gateway", caller))
+                if (!all)
                 {
                     source = source.Where(g => g.ProjectId == caller.ProjectId);
                 }
@@ -84,10 +94,23 @@ public static class GatewayEndpoints
         return Http.Many(http, "l2_gateways", rows.Select(r => Views.Gateway(r.ToDomain())), query, more, o => (string)o["id"]!);
     }
 
-    private static async Task<IResult> ShowGateway(HttpContext http, string id, Policy policy, GatewayService service)
+    private static async Task<IResult> ShowGateway(HttpContext http, string id, Policy policy, GatewayService service, GatewayReadModel readModel)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway", caller);
+        if (readModel.Current is { } copy)
+        {
+            if (!copy.Gateways.TryGetValue(id, out var entry) || !policy.Check("get_l2_gateway", caller, entry.Row.ProjectId))
+            {
+                throw GatewayService.GatewayNotFound(id);
+            }
+
+            var fields = ListQuery.ParseFields(http.Request.Query);
+            return fields is null or { Count: 0 }
+                ? Http.OneSerialized("l2_gateway", entry.Json)
+                : Http.One("l2_gateway", Views.Gateway(entry.Row.ToDomain()), fields);
+        }
+
         var gateway = await service.FindGatewayAsync(id, http.RequestAborted);
         if (gateway is null || !policy.Check("get_l2_gateway", caller, gateway.ProjectId))
         {
@@ -171,33 +194,47 @@ public static class GatewayEndpoints
         return view;
     }
 
-    private static async Task<IResult> ListConnections(HttpContext http, Policy policy, Store store, AgentService agents)
+    private static async Task<IResult> ListConnections(HttpContext http, Policy policy, Store store, AgentService agents, GatewayReadModel readModel)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway_connection", caller);
         var query = ListQuery.Parse(http.Request.Query);
-        var (rows, more) = await store.ReadAsync(
-            db =>
-            {
-                var source = db.Connections.AsQueryable();
-                if (!policy.SeesAllProjects("get_l2_gateway_connection", caller))
+        var all = policy.SeesAllProjects("get_l2_gateway_connection", caller);
+        List<ConnectionRow> rows;
+        bool more;
+        if (readModel.Current is { } copy)
+        {
+            (rows, more) = query.Page(
+                copy.ConnectionsInOrder, c => all || c.ProjectId == caller.ProjectId, ConnectionColumns, id => copy.Connections.GetValueOrDefault(id));
+        }
+        else
+        {
+            (rows, more) = await store.ReadAsync(
+                db =>
                 {
-                    source = source.Where(c => c.ProjectId == caller.ProjectId);
-                }
+                    var source = db.Connections.AsQueryable();
+                    if (!all)
+                    {
+                        source = source.Where(c => c.ProjectId == caller.ProjectId);
+                    }
 
-                return query.PageAsync(source, ConnectionColumns, (id, q) => q.FirstOrDefaultAsync(c => c.Id == id), http.RequestAborted);
-            },
-            http.RequestAborted);
+                    return query.PageAsync(source, ConnectionColumns, (id, q) => q.FirstOrDefaultAsync(c => c.Id == id), http.RequestAborted);
+                },
+                http.RequestAborted);
+        }
+
         var connections = rows.Select(r => r.ToDomain()).ToList();
         var statuses = await agents.StatusesAsync(connections, http.RequestAborted);
         return Http.Many(http, "l2_gateway_connections", connections.Select(c => WithStatus(c, statuses)), query, more, o => (string)o["id"]!);
     }
 
-    private static async Task<IResult> ShowConnection(HttpContext http, string id, Policy policy, GatewayService service, AgentService agents)
+    private static async Task<IResult> ShowConnection(HttpContext http, string id, Policy policy, GatewayService service, AgentService agents, GatewayReadModel readModel)
     {
         var caller = http.Caller();
         policy.Authorize("get_l2_gateway_connection", caller);
-        var connection = await service.FindConnectionAsync(id, http.RequestAborted);
+        var connection = readModel.Current is { } copy
+            ? copy.Connections.GetValueOrDefault(id)?.ToDomain()
+            : await service.FindConnectionAsync(id, http.RequestAborted);
         if (connection is null || !policy.Check("get_l2_gateway_connection", caller, connection.ProjectId))
         {
             throw GatewayService.ConnectionNotFound(id);

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using L2Gateway.Core;
@@ -127,6 +129,7 @@ public static class Http
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(idOf);
         var list = items.ToList();
         var array = new JsonArray();
         foreach (var item in list)
@@ -135,28 +138,111 @@ public static class Http
         }
 
         var body = new JsonObject { [collection] = array };
-        if (query.Limit is int limit && list.Count > 0)
+        if (list.Count > 0 && Links(http, query, more, idOf(list[0]), idOf(list[^1])) is { } links)
         {
-            var links = new JsonArray();
-            var forwardMore = query.PageReverse ? query.Marker is not null : more;
-            var backwardMore = query.PageReverse ? more : query.Marker is not null;
-            if (forwardMore)
-            {
-                links.Add(Link(http, "next", limit, idOf(list[^1]), false));
-            }
-
-            if (backwardMore)
-            {
-                links.Add(Link(http, "previous", limit, idOf(list[0]), true));
-            }
-
-            if (links.Count > 0)
-            {
-                body[collection + "_links"] = links;
-            }
+            body[collection + "_links"] = links;
         }
 
         return Json(body);
+    }
+
+    /// <summary>The compact UTF-8 JSON of a node, byte for byte what <see cref="Json"/> writes for it.</summary>
+    public static byte[] Utf8(JsonNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return System.Text.Encoding.UTF8.GetBytes(node.ToJsonString(Compact));
+    }
+
+    /// <summary>
+    /// <see cref="One"/> for a resource whose JSON is already serialised (<see cref="Utf8"/>), with no
+    /// <c>fields</c> projection: the same bytes, written without building a tree.
+    /// </summary>
+    public static IResult OneSerialized(string key, byte[] resource) =>
+        new Utf8JsonResult([Prefixes.GetOrAdd(key, k => Encoding.UTF8.GetBytes($"{{\"{k}\":")), resource, EndObject]);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Prefixes = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="Many"/> for resources whose JSON is already serialised, with no <c>fields</c> projection: the same
+    /// bytes, written without building a tree.
+    /// </summary>
+    public static IResult ManySerialized(HttpContext http, string collection, IReadOnlyList<byte[]> items, ListQuery query, bool more, string? firstId, string? lastId)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(query);
+        var parts = new List<byte[]>((items.Count * 2) + 3) { Encoding.UTF8.GetBytes($"{{\"{collection}\":[") };
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0)
+            {
+                parts.Add(Comma);
+            }
+
+            parts.Add(items[i]);
+        }
+
+        parts.Add(EndArray);
+        if (items.Count > 0 && Links(http, query, more, firstId!, lastId!) is { } links)
+        {
+            parts.Add(Encoding.UTF8.GetBytes($",\"{collection}_links\":{links.ToJsonString(Compact)}"));
+        }
+
+        parts.Add(EndObject);
+        return new Utf8JsonResult(parts);
+    }
+
+    private static readonly byte[] Comma = [(byte)','];
+    private static readonly byte[] EndArray = [(byte)']'];
+    private static readonly byte[] EndObject = [(byte)'}'];
+
+    /// <summary>Neutron's next/previous links of a page that is paginated and not empty; null when there are none.</summary>
+    private static JsonArray? Links(HttpContext http, ListQuery query, bool more, string firstId, string lastId)
+    {
+        if (query.Limit is not int limit)
+        {
+            return null;
+        }
+
+        var links = new JsonArray();
+        var forwardMore = query.PageReverse ? query.Marker is not null : more;
+        var backwardMore = query.PageReverse ? more : query.Marker is not null;
+        if (forwardMore)
+        {
+            links.Add(Link(http, "next", limit, lastId, false));
+        }
+
+        if (backwardMore)
+        {
+            links.Add(Link(http, "previous", limit, firstId, true));
+        }
+
+        return links.Count > 0 ? links : null;
+    }
+
+    /// <summary>A 200 whose body is UTF-8 JSON in parts, with the headers <see cref="Json"/> gives.</summary>
+    private sealed class Utf8JsonResult(IReadOnlyList<byte[]> parts) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json";
+            long length = 0;
+            foreach (var part in parts)
+            {
+                length += part.Length;
+            }
+
+            response.ContentLength = length;
+            var writer = response.BodyWriter;
+            foreach (var part in parts)
+            {
+                writer.Write(part);
+            }
+
+            return writer.FlushAsync(httpContext.RequestAborted).AsTask();
+        }
     }
 
     private static JsonObject Link(HttpContext http, string rel, int limit, string marker, bool reverse)

@@ -102,21 +102,16 @@ public sealed class ListQuery
         where TRow : class
     {
         ArgumentNullException.ThrowIfNull(findMarker);
-        var byAttribute = columns.ToDictionary(c => c.Attribute, StringComparer.Ordinal);
+        var filters = ResolveFilters(typeof(TRow), columns);
+        var sort = ResolveSort(typeof(TRow), columns, idProperty);
         var query = source;
         var row = Expression.Parameter(typeof(TRow), "row");
-        foreach (var (attribute, values) in Filters)
+        foreach (var (column, values) in filters)
         {
-            if (!byAttribute.TryGetValue(attribute, out var column))
-            {
-                throw new L2GatewayException(ErrorKind.BadRequest, "InvalidFilter", $"Filter {attribute} is not supported");
-            }
-
             var property = Expression.Property(row, column.Property);
-            var typed = values.Select(v => Convert(v, property.Type, attribute)).ToList();
             var list = typeof(List<>).MakeGenericType(property.Type);
             var instance = Activator.CreateInstance(list)!;
-            foreach (var value in typed)
+            foreach (var value in values)
             {
                 list.GetMethod("Add")!.Invoke(instance, [value]);
             }
@@ -125,37 +120,9 @@ public sealed class ListQuery
             query = query.Where(Expression.Lambda<Func<TRow, bool>>(contains, row));
         }
 
-        var sort = new List<(Column Column, bool Ascending)>();
-        foreach (var (key, ascending) in Sort)
-        {
-            if (!byAttribute.TryGetValue(key, out var column) || !column.Sortable)
-            {
-                throw L2GatewayException.InvalidInput($"{key} is an invalid attribute for sort_keys");
-            }
-
-            sort.Add((column, ascending));
-        }
-
-        if (sort.Count == 0 && typeof(TRow).GetProperty("CreatedAt") is not null)
-        {
-            sort.Add((new Column("created_at", "CreatedAt"), true));
-        }
-
-        if (!sort.Any(s => s.Column.Property == idProperty))
-        {
-            // The id makes the order total, which keyset pagination needs.
-            sort.Add((new Column("id", idProperty), sort.Count == 0 || sort[^1].Ascending));
-        }
-
-        if (PageReverse)
-        {
-            sort = [.. sort.Select(s => (s.Column, !s.Ascending))];
-        }
-
         if (Marker is not null)
         {
-            var marker = await findMarker(Marker, source) ?? throw L2GatewayException.NotFound(
-                "MarkerNotFound", $"Marker {Marker} could not be found");
+            var marker = await findMarker(Marker, source) ?? throw MarkerNotFound();
             query = query.Where(After(row, marker, sort));
         }
 
@@ -172,6 +139,102 @@ public sealed class ListQuery
         }
 
         var rows = await query.ToListAsync(cancellationToken);
+        return Finish(rows);
+    }
+
+    /// <summary>
+    /// The same query over rows held in memory (<see cref="Services.GatewayReadModel"/>), with the same answers and
+    /// errors as <see cref="PageAsync"/> gives from the database: filters by equality, strings ordered by ordinal
+    /// (SQLite's BINARY collation, PostgreSQL's C), the id as the last key, the marker looked up among the rows the
+    /// caller may see. <paramref name="inCreationOrder"/> is every row in the default order (creation time, then id);
+    /// a page in that order (or its reverse) walks it from the marker on and stops after the page, any other order
+    /// sorts the rows that pass the filters.
+    /// </summary>
+    public (List<TRow> Rows, bool More) Page<TRow>(
+        IReadOnlyList<TRow> inCreationOrder,
+        Func<TRow, bool> visible,
+        IReadOnlyList<Column> columns,
+        Func<string, TRow?> findRow,
+        string idProperty = "Id")
+        where TRow : class
+    {
+        ArgumentNullException.ThrowIfNull(inCreationOrder);
+        ArgumentNullException.ThrowIfNull(visible);
+        ArgumentNullException.ThrowIfNull(findRow);
+        var filters = ResolveFilters(typeof(TRow), columns)
+            .Select(f => (Get: Getter<TRow>(f.Column.Property), f.Values))
+            .ToList();
+        var sort = ResolveSort(typeof(TRow), columns, idProperty);
+        var keys = sort.Select(s => (Get: Getter<TRow>(s.Column.Property), s.Ascending)).ToList();
+        int Compare(TRow a, TRow b)
+        {
+            foreach (var (get, ascending) in keys)
+            {
+                var order = CompareValues(get(a), get(b));
+                if (order != 0)
+                {
+                    return ascending ? order : -order;
+                }
+            }
+
+            return 0;
+        }
+
+        bool Passes(TRow candidate)
+        {
+            if (!visible(candidate))
+            {
+                return false;
+            }
+
+            foreach (var (get, values) in filters)
+            {
+                var value = get(candidate);
+                if (!values.Any(v => Equals(v, value)))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        TRow? marker = null;
+        if (Marker is not null)
+        {
+            marker = findRow(Marker) is { } found && visible(found) ? found : throw MarkerNotFound();
+        }
+
+        var take = Limit is int limit ? limit + 1 : int.MaxValue;
+        var rows = new List<TRow>();
+        var defaultOrder = sort.Count == 2 && typeof(TRow).GetProperty("CreatedAt") is not null
+            && sort[0].Column.Property == "CreatedAt" && sort[1].Column.Property == idProperty && sort[0].Ascending == sort[1].Ascending;
+        if (defaultOrder)
+        {
+            // Walk the rows already in this order (forwards or backwards) from just past the marker.
+            var forward = sort[0].Ascending;
+            var count = inCreationOrder.Count;
+            var start = marker is null ? (forward ? 0 : count - 1) : FirstAfter(inCreationOrder, marker, Compare, forward);
+            for (var i = start; i >= 0 && i < count && rows.Count < take; i += forward ? 1 : -1)
+            {
+                if (Passes(inCreationOrder[i]))
+                {
+                    rows.Add(inCreationOrder[i]);
+                }
+            }
+        }
+        else
+        {
+            var passing = inCreationOrder.Where(r => Passes(r) && (marker is null || Compare(r, marker) > 0)).ToList();
+            passing.Sort(Compare);
+            rows = passing.Count > take ? passing.GetRange(0, take) : passing;
+        }
+
+        return Finish(rows);
+    }
+
+    private (List<TRow> Rows, bool More) Finish<TRow>(List<TRow> rows)
+    {
         var more = Limit is int l && rows.Count > l;
         if (more)
         {
@@ -184,6 +247,107 @@ public sealed class ListQuery
         }
 
         return (rows, more);
+    }
+
+    private L2GatewayException MarkerNotFound() => L2GatewayException.NotFound("MarkerNotFound", $"Marker {Marker} could not be found");
+
+    // The filters checked and their values typed, in the order given; an unknown attribute or a bad value is a 400.
+    private List<(Column Column, List<object?> Values)> ResolveFilters(Type rowType, IReadOnlyList<Column> columns)
+    {
+        var byAttribute = columns.ToDictionary(c => c.Attribute, StringComparer.Ordinal);
+        var result = new List<(Column, List<object?>)>();
+        foreach (var (attribute, values) in Filters)
+        {
+            if (!byAttribute.TryGetValue(attribute, out var column))
+            {
+                throw new L2GatewayException(ErrorKind.BadRequest, "InvalidFilter", $"Filter {attribute} is not supported");
+            }
+
+            var type = rowType.GetProperty(column.Property)!.PropertyType;
+            result.Add((column, [.. values.Select(v => Convert(v, type, attribute))]));
+        }
+
+        return result;
+    }
+
+    // The order: the keys asked for (or creation time), then the id, which makes it total; reversed for page_reverse.
+    private List<(Column Column, bool Ascending)> ResolveSort(Type rowType, IReadOnlyList<Column> columns, string idProperty)
+    {
+        var byAttribute = columns.ToDictionary(c => c.Attribute, StringComparer.Ordinal);
+        var sort = new List<(Column Column, bool Ascending)>();
+        foreach (var (key, ascending) in Sort)
+        {
+            if (!byAttribute.TryGetValue(key, out var column) || !column.Sortable)
+            {
+                throw L2GatewayException.InvalidInput($"{key} is an invalid attribute for sort_keys");
+            }
+
+            sort.Add((column, ascending));
+        }
+
+        if (sort.Count == 0 && rowType.GetProperty("CreatedAt") is not null)
+        {
+            sort.Add((new Column("created_at", "CreatedAt"), true));
+        }
+
+        if (!sort.Any(s => s.Column.Property == idProperty))
+        {
+            // The id makes the order total, which keyset pagination needs.
+            sort.Add((new Column("id", idProperty), sort.Count == 0 || sort[^1].Ascending));
+        }
+
+        if (PageReverse)
+        {
+            sort = [.. sort.Select(s => (s.Column, !s.Ascending))];
+        }
+
+        return sort;
+    }
+
+    // In rows sorted by compare (walked forwards) or by its reverse (walked backwards from the end): the index of the
+    // first row strictly after the marker in the walk's direction; past the end (or -1) when there is none.
+    private static int FirstAfter<TRow>(IReadOnlyList<TRow> rows, TRow marker, Func<TRow, TRow, int> compare, bool forward)
+    {
+        // compare holds the walk's direction. Walking forwards the rows beyond the marker (compare > 0) are a suffix
+        // of the stored order; walking backwards they are a prefix, and the walk starts at its last row.
+        int low = 0, high = rows.Count;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            var beyond = compare(rows[middle], marker) > 0;
+            if (beyond == forward)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return forward ? low : low - 1;
+    }
+
+    private static int CompareValues(object? a, object? b) => (a, b) switch
+    {
+        (null, null) => 0,
+        (null, _) => -1,
+        (_, null) => 1,
+        (string x, string y) => string.CompareOrdinal(x, y),
+        _ => Comparer<object>.Default.Compare(a, b),
+    };
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Type, string), Func<object, object?>> Getters = new();
+
+    private static Func<TRow, object?> Getter<TRow>(string property)
+    {
+        var get = Getters.GetOrAdd((typeof(TRow), property), key =>
+        {
+            var row = Expression.Parameter(typeof(object), "row");
+            var body = Expression.Convert(Expression.Property(Expression.Convert(row, key.Item1), key.Item2), typeof(object));
+            return Expression.Lambda<Func<object, object?>>(body, row).Compile();
+        });
+        return r => get(r!);
     }
 
     // Rows strictly after the marker in the sort order: (k1 > v1) or (k1 = v1 and k2 > v2) or ...

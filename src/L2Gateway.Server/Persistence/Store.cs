@@ -140,6 +140,26 @@ public sealed class Store : IDisposable
         }
     }
 
+    /// <summary>
+    /// A read that no write of this process, and no other server's write being reported, runs beside: a copy loaded
+    /// here and then kept up to date from <see cref="Committed"/> and <see cref="PeerCommitted"/> misses nothing in
+    /// between (every commit either is in what this reads, or raises its event after the read).
+    /// </summary>
+    public async Task<T> ReadExclusiveAsync<T>(Func<L2GatewayDbContext, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            return await work(db);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
     /// <summary>Table and key of each row with a one-column key (no server keeps a copy of the others).</summary>
     private static IEnumerable<ChangedRow> ChangedRows(IReadOnlyList<RowChange> changes, L2GatewayDbContext db)
     {

@@ -21,6 +21,7 @@ public sealed class DesiredStateService : BackgroundService
     private readonly Store store;
     private readonly ILogger<DesiredStateService> logger;
     private readonly ServerMetrics? metrics;
+    private readonly GatewayReadModel? readModel;
     private readonly SemaphoreSlim refreshing = new(1, 1);
     private readonly TimeSpan fullReloadPeriod;
     private readonly ConcurrentQueue<IReadOnlyList<RowChange>> changes = new();
@@ -35,7 +36,8 @@ public sealed class DesiredStateService : BackgroundService
     private Inputs? inputs;
     private int pending;
 
-    public DesiredStateService(Store store, ServerOptions options, ILogger<DesiredStateService> logger, ServerMetrics? metrics = null)
+    public DesiredStateService(
+        Store store, ServerOptions options, ILogger<DesiredStateService> logger, ServerMetrics? metrics = null, GatewayReadModel? readModel = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
@@ -43,6 +45,7 @@ public sealed class DesiredStateService : BackgroundService
         this.logger = logger;
         fullReloadPeriod = TimeSpan.FromSeconds(options.FullReloadInterval);
         this.metrics = metrics;
+        this.readModel = readModel;
         metrics?.ObserveDesiredState(() => current);
         store.Committed += OnCommitted;
         store.PeerCommitted += OnCommitted;
@@ -140,6 +143,12 @@ public sealed class DesiredStateService : BackgroundService
                 changes.Clear();
                 inputs = await LoadAsync(cancellationToken);
                 cache.Clear();
+
+                // The API's copy of gateways and connections is reloaded with the planner's inputs (same safety net).
+                if (readModel is not null)
+                {
+                    await readModel.ReloadAsync(cancellationToken);
+                }
             }
             else
             {

@@ -12,7 +12,7 @@ namespace L2Gateway.Server.Services;
 /// time LISTEN is (re)established the planner's inputs are reloaded whole; a notification this server could not
 /// apply (the database went away while reading it) costs a full reload too.
 /// </summary>
-public sealed class PeerChangeListener(Store store, DesiredStateService desired, TimeProvider time, ILogger<PeerChangeListener> logger) : BackgroundService
+public sealed class PeerChangeListener(Store store, DesiredStateService desired, GatewayReadModel readModel, TimeProvider time, ILogger<PeerChangeListener> logger) : BackgroundService
 {
     /// <summary>Silence on the LISTEN connection after which it is probed, so that a dead link is noticed.</summary>
     private static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(10);
@@ -53,6 +53,8 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
+                // From here every commit's notification arrives: a load that starts now is complete.
+                readModel.ListenerUp();
                 events.Writer.TryWrite(new PeerEvent.Listening());
                 logger.LogInformation("listening for other servers' writes on {Database} (attempt {Attempt}); reloading", store.Settings.Display, failures + 1);
                 failures = 0;
@@ -72,7 +74,9 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // Whatever broke the connection, a new one is the way on: the loop must outlive it.
+                // Whatever broke the connection, a new one is the way on: the loop must outlive it. Meanwhile other
+                // servers' commits go unseen, so the API reads the database until the reload after the next LISTEN.
+                readModel.ListenerDown();
                 failures++;
                 var delay = Backoff(failures);
                 logger.LogWarning("LISTEN connection to {Database} lost or refused: {Error}; retrying in {Delay} ms", store.Settings.Display, e.Message, delay.TotalMilliseconds);
@@ -102,6 +106,12 @@ public sealed class PeerChangeListener(Store store, DesiredStateService desired,
                         // Once a reload is due, it covers every notification queued before it.
                         reloadBecause = await ApplyAsync(notified.Payload, stoppingToken);
                     }
+                }
+
+                if (reloadBecause is not null)
+                {
+                    // What the reload stands for is missing from the API's copy until it completes.
+                    readModel.Invalidate();
                 }
 
                 for (var failures = 1; reloadBecause is not null; failures++)
