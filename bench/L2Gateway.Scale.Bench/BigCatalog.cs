@@ -10,13 +10,14 @@ namespace L2Gateway.Scale.Bench;
 /// </summary>
 internal static class BigCatalog
 {
+    private const int Hosts = 100;
+    private const int Switches = 100;
+
     public static async Task RunAsync(int networks, int ports, int connections)
     {
         Machine.PrintHeader($"catalog ({networks} networks, {ports} ports, {connections} connections)");
         var dir = Machine.TempDir("catalog");
         var seed = new Seeder();
-        const int Hosts = 100;
-        const int Switches = 100;
         for (var h = 0; h < Hosts; h++)
         {
             seed.Host(h);
@@ -38,6 +39,18 @@ internal static class BigCatalog
         }
 
         await seed.WriteAsync(dir);
+        try
+        {
+            await MeasureAsync(dir, names, nets, connections, perSwitch, expected: (long)connections * (ports / networks));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task MeasureAsync(string dir, List<(string Name, string TunnelIp)> names, List<string> nets, int connections, int perSwitch, long expected)
+    {
         using var server = ServerNode.Start("S", "--data-dir", dir, "--full-reload-interval", "20");
         await server.ReadyAsync();
         var ready = Stopwatch.GetElapsedTime(server.Service.StartedAt).TotalSeconds;
@@ -49,7 +62,6 @@ internal static class BigCatalog
         await agent.ReportAsync();
         var t0 = Stopwatch.GetTimestamp();
         agent.Start();
-        var expected = (long)connections * (ports / networks);
         if (!await SimAgent.UntilAsync(() => agent.Seen.Count >= expected, TimeSpan.FromMinutes(5)))
         {
             throw new TimeoutException("the agent never got every switch's state");
@@ -89,7 +101,5 @@ internal static class BigCatalog
         var reloads = server.PlanTimes().Where(p => p.Kind == "full").ToList();
         Console.WriteLine($"full reloads so far: {string.Join("; ", reloads.Select(r => $"inputs {r.Inputs:F0} ms + plan {r.Plan:F0} ms"))}");
         Console.WriteLine($"server RSS {server.Service.RssMiB():F0} MiB, peak {server.Service.PeakRssMiB():F0} MiB; load average {Machine.LoadAverage()}");
-        server.Dispose();
-        Directory.Delete(dir, recursive: true);
     }
 }

@@ -37,7 +37,7 @@ internal static class Fanout
         }
 
         await seed.WriteAsync(dir);
-        using var server = ServerNode.Start("S", "--data-dir", dir);
+        var server = ServerNode.Start("S", "--data-dir", dir);
         await server.ReadyAsync();
         var ready = Stopwatch.GetElapsedTime(server.Service.StartedAt).TotalSeconds;
         await server.Service.WaitForAsync("desired state recomputed (full)");
@@ -120,7 +120,7 @@ internal static class Fanout
                 await sim.DisposeAsync();
             }
 
-            server.Dispose();
+            server.Dispose(); // after the agents, so that none polls a server that is gone
             Directory.Delete(dir, recursive: true);
         }
     }

@@ -184,8 +184,16 @@ internal sealed class Service : IDisposable
         }
     }
 
+    private bool disposed;
+
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
@@ -458,6 +466,9 @@ internal sealed class SwitchProc : IDisposable
         Create();
         Start();
         Register();
+
+        // What the switch holds when it comes back from a reset: its own registration, none of the product's rows.
+        File.Copy($"{dir}/vtep.db", $"{dir}/factory.db");
     }
 
     public string Name { get; }
@@ -476,7 +487,15 @@ internal sealed class SwitchProc : IDisposable
 
     public void Start()
     {
-        process = Process.Start(new ProcessStartInfo("ovsdb-server", [$"{dir}/vtep.db", $"--remote=ptcp:{Port}:127.0.0.1", $"--unixctl={dir}/ctl", $"--log-file={dir}/log", "-vconsole:off"]))!;
+        process = Process.Start(new ProcessStartInfo("ovsdb-server", [$"{dir}/vtep.db", $"--remote=ptcp:{Port}:127.0.0.1", $"--unixctl={dir}/ctl", $"--log-file={dir}/log", "-vconsole:off"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
         for (var i = 0; i < 1000; i++)
         {
             try
@@ -507,13 +526,11 @@ internal sealed class SwitchProc : IDisposable
         process = null;
     }
 
-    /// <summary>Starts again on an empty database (a switch replaced or reset to factory state) and registers.</summary>
+    /// <summary>Starts again on its factory database (reset or replaced): registered, none of the product's rows.</summary>
     public void StartWiped()
     {
-        File.Delete($"{dir}/vtep.db");
-        Create();
+        File.Copy($"{dir}/factory.db", $"{dir}/vtep.db", overwrite: true);
         Start();
-        Register();
     }
 
     public async Task<int> CountAsync(OvsdbClient client, string table) =>

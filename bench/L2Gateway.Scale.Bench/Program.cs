@@ -3,10 +3,17 @@
 //   dotnet run -c Release --project bench/L2Gateway.Scale.Bench switches [SWITCHES]    (1 agent, N ovsdb-servers)
 //   dotnet run -c Release --project bench/L2Gateway.Scale.Bench fanout [SWITCHES]      (1 server, 10 simulated agents)
 //   dotnet run -c Release --project bench/L2Gateway.Scale.Bench catalog                 (10,000 networks, 200,000 ports)
+//   dotnet run -c Release --project bench/L2Gateway.Scale.Bench plan [SWITCHES]         (the planner alone, fan-out's shape)
 using L2Gateway.Scale.Bench;
 
 var mode = args.FirstOrDefault() ?? "";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+if (mode == "plan")
+{
+    PlanOnly.Run(Arg(1, 1000));
+    return 0;
+}
+
 Service.EnsureBuilt();
 switch (mode)
 {
