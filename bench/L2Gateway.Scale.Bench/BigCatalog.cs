@@ -100,6 +100,30 @@ internal static class BigCatalog
         await server.Service.WaitForAsync("desired state recomputed (full)", fulls + 1, seconds: 60);
         var reloads = server.PlanTimes().Where(p => p.Kind == "full").ToList();
         Console.WriteLine($"full reloads so far: {string.Join("; ", reloads.Select(r => $"inputs {r.Inputs:F0} ms + plan {r.Plan:F0} ms"))}");
+
+        // A port added 1 s into a full reload (they start every 20 s here): the recomputation waits for the reload.
+        var during = new List<double>();
+        for (var k = 0; k < 3; k++)
+        {
+            var count = server.PlanTimes().Count(p => p.Kind == "full");
+            var endedAt = await server.Service.WaitForAsync("desired state recomputed (full)", count + 1, seconds: 60);
+            var took = server.PlanTimes().Where(p => p.Kind == "full").ElementAt(count);
+            var nextStart = endedAt - (long)((took.Inputs + took.Plan) / 1000 * Stopwatch.Frequency) + (20 * Stopwatch.Frequency);
+            await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextStart + Stopwatch.Frequency));
+            var n = random.Next(connections);
+            var sw = names[n / perSwitch].Name;
+            var mac = $"02:fc:00:00:00:{k:x2}";
+            var s0 = Stopwatch.GetTimestamp();
+            await server.PortAsync(nets[n], mac, "host0");
+            if (!await SimAgent.UntilAsync(() => agent.Seen.ContainsKey((sw, mac)), TimeSpan.FromSeconds(60)))
+            {
+                throw new TimeoutException($"{mac} never reached {sw}");
+            }
+
+            during.Add(Stopwatch.GetElapsedTime(s0, agent.Seen[(sw, mac)]).TotalMilliseconds);
+        }
+
+        Console.WriteLine($"one port added 1 s into a full reload: {string.Join(", ", during.Select(d => $"{d:F0} ms"))}");
         Console.WriteLine($"server RSS {server.Service.RssMiB():F0} MiB, peak {server.Service.PeakRssMiB():F0} MiB; load average {Machine.LoadAverage()}");
     }
 }
