@@ -156,4 +156,52 @@ public class PlannerTests
             Assert.Equal("10.0.0.12", row.DstIp);
         }
     }
+
+    [Fact]
+    public void A_network_spanning_many_switches_floods_each_to_the_others_and_the_ports_hosts_never_to_itself()
+    {
+        // sw-b has two tunnel IPs; sw-c shares one with a compute host (its own IP is left out even so).
+        SwitchInventory[] switches =
+        [
+            new("sw-a", ["192.0.2.1"], "UP", [new("p1", "UP")]),
+            new("sw-b", ["192.0.2.2", "192.0.2.12"], "UP", [new("p1", "UP")]),
+            new("sw-c", ["10.0.0.12"], "UP", [new("p1", "UP")]),
+            new("sw-d", [], "UP", [new("p1", "UP")]),
+        ];
+        var gateways = switches.Select(s => Gw("g-" + s.Name, (s.Name, [("p1", [])]))).ToList();
+        var connections = gateways.Select(g => new Connection("c-" + g.Id, g.Id, "net-1", 100, "p")).ToList();
+        var plan = Planner.Plan(new PlannerInput(
+            gateways,
+            connections,
+            [Net1],
+            [VmPort("a", "net-1", "02:00:00:00:00:0a", "192.168.0.10", "compute1"), VmPort("b", "net-1", "02:00:00:00:00:0b", "192.168.0.11", "compute2")],
+            Hosts,
+            switches));
+
+        IReadOnlyList<string> Flood(string sw) => Assert.Single(plan[sw].McastRemotes).DstIps;
+        Assert.Equal(["10.0.0.11", "10.0.0.12", "192.0.2.12", "192.0.2.2"], Flood("sw-a"));
+        Assert.Equal(["10.0.0.11", "10.0.0.12", "192.0.2.1"], Flood("sw-b"));
+        Assert.Equal(["10.0.0.11", "192.0.2.1", "192.0.2.12", "192.0.2.2"], Flood("sw-c"));
+        Assert.Equal(["10.0.0.11", "10.0.0.12", "192.0.2.1", "192.0.2.12", "192.0.2.2"], Flood("sw-d"));
+    }
+
+    [Fact]
+    public void The_revision_digests_the_same_canonical_text_as_before_so_servers_of_two_versions_agree()
+    {
+        var state = new SwitchDesiredState(
+            "sw1",
+            [new DesiredLogicalSwitch("net-2", 6000, "red"), new DesiredLogicalSwitch("net-1", 5000, "bl\u00fce")],
+            [new DesiredVlanBinding("p1", 100, "net-1"), new DesiredVlanBinding("p1", 20, "net-2")],
+            [new DesiredUcastRemote("02:00:00:00:00:0a", "192.168.0.10", "net-1", "10.0.0.11")],
+            [new DesiredMcastRemote("net-1", ["10.0.0.11", "10.0.0.12", "192.0.2.2"]), new DesiredMcastRemote("net-2", ["10.0.0.12"])]);
+
+        // The text as the first servers wrote it, whole, then hashed.
+        var text = new System.Text.StringBuilder("sw1\n");
+        text.Append("L net-1 5000 bl\u00fce\nL net-2 6000 red\n");
+        text.Append("B p1 20 net-2\nB p1 100 net-1\n");
+        text.Append("U net-1 ").Append(SwitchDesiredState.DigestUcast(state.UcastRemotes)).Append('\n');
+        text.Append("M net-1 10.0.0.11,10.0.0.12,192.0.2.2\nM net-2 10.0.0.12\n");
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        Assert.Equal(expected, state.Revision);
+    }
 }

@@ -212,9 +212,11 @@ public sealed class SwitchDesiredState
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
+    // The digest of one text, "SWITCH\nL ...\nB ...\nU ...\nM LS IP,IP,...\n", hashed as it is written (a flood list
+    // of a network spanning 1,000 switches is 1,000 IPs, for each of them: no string of it is built).
     private string Digest()
     {
-        var text = new StringBuilder();
+        using var text = new HashedText();
         text.Append(Switch).Append('\n');
         foreach (var l in LogicalSwitches)
         {
@@ -233,10 +235,67 @@ public sealed class SwitchDesiredState
 
         foreach (var m in McastRemotes)
         {
-            text.Append("M ").Append(m.LogicalSwitch).Append(' ').Append(string.Join(',', m.DstIps)).Append('\n');
+            text.Append("M ").Append(m.LogicalSwitch).Append(' ');
+            for (var i = 0; i < m.DstIps.Count; i++)
+            {
+                (i > 0 ? text.Append(',') : text).Append(m.DstIps[i]);
+            }
+
+            text.Append('\n');
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        return Convert.ToHexStringLower(text.Hash())[..16];
+    }
+
+    /// <summary>UTF-8 text fed to SHA-256 through one small buffer.</summary>
+    private sealed class HashedText : IDisposable
+    {
+        private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private byte[] buffer = new byte[4096];
+        private int used;
+
+        public HashedText Append(string value)
+        {
+            var need = Encoding.UTF8.GetMaxByteCount(value.Length);
+            if (buffer.Length - used < need)
+            {
+                Flush();
+                if (buffer.Length < need)
+                {
+                    buffer = new byte[need];
+                }
+            }
+
+            used += Encoding.UTF8.GetBytes(value, buffer.AsSpan(used));
+            return this;
+        }
+
+        public HashedText Append(char value)
+        {
+            if (buffer.Length - used < 4)
+            {
+                Flush();
+            }
+
+            used += Encoding.UTF8.GetBytes(new ReadOnlySpan<char>(in value), buffer.AsSpan(used));
+            return this;
+        }
+
+        public HashedText Append(int value) => Append(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public byte[] Hash()
+        {
+            Flush();
+            return hash.GetHashAndReset();
+        }
+
+        private void Flush()
+        {
+            hash.AppendData(buffer, 0, used);
+            used = 0;
+        }
+
+        public void Dispose() => hash.Dispose();
     }
 
     private IEnumerable<DesiredUcastRemote> Range(int start, int end)

@@ -96,6 +96,24 @@ public static class Planner
 
         FillNetworkRows(input, cache, switchesOfNetwork.Keys);
 
+        // Where each network floods, once per network rather than once per switch on it: the ports' tunnel IPs and
+        // those of every switch on the network, sorted. A switch's own list is this one without its own IPs (a
+        // network spanning N switches would otherwise cost N sorted unions of N sets at every plan).
+        var floodOf = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (networkId, names) in switchesOfNetwork)
+        {
+            var all = new SortedSet<string>(cache.Networks[networkId].PortTunnelIps, StringComparer.Ordinal);
+            foreach (var name in names)
+            {
+                if (switchTunnelIps.TryGetValue(name, out var ips))
+                {
+                    all.UnionWith(ips);
+                }
+            }
+
+            floodOf[networkId] = [.. all];
+        }
+
         var result = new Dictionary<string, SwitchDesiredState>(StringComparer.Ordinal);
         foreach (var (switchName, builder) in perSwitch)
         {
@@ -112,23 +130,13 @@ public static class Planner
                 }
 
                 // Other gateways' switches on the same network receive its broadcasts too (this switch's own do not).
-                var flood = new SortedSet<string>(rows.PortTunnelIps, StringComparer.Ordinal);
-                foreach (var other in switchesOfNetwork[networkId])
+                var all = floodOf[networkId];
+                var flood = switchTunnelIps.TryGetValue(switchName, out var own) && own.Count > 0
+                    ? Array.FindAll(all, ip => !own.Contains(ip, StringComparer.Ordinal))
+                    : all;
+                if (flood.Length > 0)
                 {
-                    if (other != switchName && switchTunnelIps.TryGetValue(other, out var ips))
-                    {
-                        flood.UnionWith(ips);
-                    }
-                }
-
-                if (switchTunnelIps.TryGetValue(switchName, out var own))
-                {
-                    flood.ExceptWith(own);
-                }
-
-                if (flood.Count > 0)
-                {
-                    mcast.Add(new DesiredMcastRemote(networkId, [.. flood]));
+                    mcast.Add(new DesiredMcastRemote(networkId, flood));
                 }
             }
 
