@@ -97,6 +97,11 @@ namespace L2Gateway.OpenStack.Bench
                 run.Ports.Add(port.Id);
                 if (!await tor.TryWaitAsync(() => tor.MacSeen(port.Mac) is not null, TimeSpan.FromSeconds(poll + 30)))
                 {
+                    if (i == -3)
+                    {
+                        throw new InvalidOperationException($"the first port never reached the switch; the server's log:\n{run.Server.Tail()}");
+                    }
+
                     missed++;
                     Console.WriteLine($"  port {port.Id} ({port.Mac}): not on the switch after {poll + 30} s");
                     continue;
@@ -162,6 +167,11 @@ namespace L2Gateway.OpenStack.Bench
                 var answered = Stopwatch.GetTimestamp();
                 if (!await brtun.TryWaitAsync(() => brtun.Reached(network.Vni, tunnel), TimeSpan.FromSeconds(60)))
                 {
+                    if (i == -2)
+                    {
+                        throw new InvalidOperationException($"br-tun never got the flood flow; table 22: {brtun.Table22()}; the server's log:\n{run.Server.Tail()}");
+                    }
+
                     missed++;
                     Console.WriteLine($"  round {i}: br-tun never got the flood flow within 60 s; table 22: {brtun.Table22()}");
                 }

@@ -14,7 +14,7 @@ internal sealed class TorWatch : IAsyncDisposable
     private readonly OvsdbClient client;
     private readonly Signal changed = new();
     private readonly object gate = new();
-    private readonly Dictionary<string, long> firstSeen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> firstSeen = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<Guid, string> switches = [];
 
     private TorWatch(OvsdbClient client) => this.client = client;
