@@ -145,9 +145,17 @@ internal sealed partial class BrTunWatch : IAsyncDisposable
         };
         ofctl.ErrorDataReceived += (_, e) =>
         {
+            // ovs-ofctl monitor prints the initial flows on stdout and the later updates on stderr.
             if (e.Data is { Length: > 0 } line && !line.Contains("terminating with signal", StringComparison.Ordinal))
             {
-                Console.Error.WriteLine("  ovs-ofctl: " + line);
+                if (line.StartsWith(" event=", StringComparison.Ordinal) || line.StartsWith("NXST_FLOW_MONITOR", StringComparison.Ordinal))
+                {
+                    watch.OnFlowLine(line);
+                }
+                else
+                {
+                    Console.Error.WriteLine("  ovs-ofctl: " + line);
+                }
             }
         };
         ofctl.Start();
