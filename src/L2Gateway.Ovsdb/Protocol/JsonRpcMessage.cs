@@ -130,11 +130,17 @@ public sealed class JsonRpcMessage
     }
 
     /// <inheritdoc/>
-    public override string ToString() => Update is not null
-        ? (Kind == JsonRpcMessageKind.Response ? $"response id={RequestId}" : $"notification {Method} id=null")
-        : Kind switch
+    public override string ToString()
     {
-        JsonRpcMessageKind.Response => $"response id={Id.GetRawText()}",
-        _ => $"{Kind.ToString().ToLowerInvariant()} {Method} id={(Id.ValueKind == JsonValueKind.Undefined ? "null" : Id.GetRawText())}",
-    };
+        if (Update is not null)
+        {
+            return Kind == JsonRpcMessageKind.Response ? $"response id={RequestId}" : $"notification {Method} id=null";
+        }
+
+        return Kind switch
+        {
+            JsonRpcMessageKind.Response => $"response id={Id.GetRawText()}",
+            _ => $"{Kind.ToString().ToLowerInvariant()} {Method} id={(Id.ValueKind == JsonValueKind.Undefined ? "null" : Id.GetRawText())}",
+        };
+    }
 }
