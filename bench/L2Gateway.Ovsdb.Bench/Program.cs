@@ -385,15 +385,21 @@ internal static class FramingBench
 
             var splitOnly = new List<double>();
             var parsed = new List<double>();
+            var onePass = new List<double>();
+            var generic = new List<double>();
             for (var round = 0; round < 6; round++)
             {
                 splitOnly.Add(SplitOnly(data, messages));
                 parsed.Add(await ReaderAsync(data, messages));
+                onePass.Add(await OnePassAsync(data, messages));
+                generic.Add(await GenericToTableUpdatesAsync(data, messages));
             }
 
             double Mbps(IEnumerable<double> seconds) => data.Length / 1024.0 / 1024 / seconds.Skip(1).Order().ElementAt(2);
             Console.WriteLine($"  C# JsonMessageSplitter only:                  {Mbps(splitOnly),8:F0} MiB/s");
             Console.WriteLine($"  C# JsonRpcReader (PipeReader, split + parse): {Mbps(parsed),8:F0} MiB/s  ({messages} messages)");
+            Console.WriteLine($"  C# before: split, JsonDocument, then TableUpdates.Parse:      {Mbps(generic),8:F0} MiB/s");
+            Console.WriteLine($"  C# JsonRpcReader, monitor traffic in one pass to TableUpdates: {Mbps(onePass),8:F0} MiB/s");
 
             var script = Path.Combine(AppContext.BaseDirectory, "ovs_jsonrpc_parse.py");
             var py = Server.Run("/usr/bin/python3", script, file).Trim().Split(' ');
@@ -452,6 +458,51 @@ internal static class FramingBench
         }
 
         return count == expected ? sw.Elapsed.TotalSeconds : throw new InvalidOperationException($"split {count} != {expected}");
+    }
+
+    private sealed class Monitors : IMonitorLookup
+    {
+        private readonly MonitorContext _replica = new("replica-1", MonitorMethod.MonitorCond, L2Gateway.Ovsdb.Schema.DatabaseSchema.Load("/usr/share/openvswitch/vtep.ovsschema"));
+
+        public MonitorContext? ByMonitorId(string monitorId) => monitorId == _replica.Id ? _replica : null;
+
+        public MonitorContext? ByRequestId(long requestId) => null;
+    }
+
+    /// <summary>What the client's read loop does now: split, then the monitor's notification straight into typed rows (more work than Python's dicts).</summary>
+    private static async Task<double> OnePassAsync(byte[] data, int expected)
+    {
+        var monitors = new Monitors();
+        var sw = Stopwatch.StartNew();
+        var reader = new JsonRpcReader(PipeReader.Create(new MemoryStream(data), new StreamPipeReaderOptions(bufferSize: 65536)), 1 << 30, monitors);
+        var count = 0;
+        while (await reader.ReadAsync() is { } m)
+        {
+            if (m.Update is { Updates.Count: 10 })
+            {
+                count++;
+            }
+        }
+
+        return count == expected ? sw.Elapsed.TotalSeconds : throw new InvalidOperationException($"parsed {count} != {expected}");
+    }
+
+    /// <summary>The read loop's path before the one-pass parser: split, copy, JsonDocument, then the same typed rows.</summary>
+    private static async Task<double> GenericToTableUpdatesAsync(byte[] data, int expected)
+    {
+        var schema = L2Gateway.Ovsdb.Schema.DatabaseSchema.Load("/usr/share/openvswitch/vtep.ovsschema");
+        var sw = Stopwatch.StartNew();
+        var reader = new JsonRpcReader(PipeReader.Create(new MemoryStream(data), new StreamPipeReaderOptions(bufferSize: 65536)), 1 << 30);
+        var count = 0;
+        while (await reader.ReadAsync() is { } m)
+        {
+            if (TableUpdates.Parse(m.Params[1], schema, version2: true, initial: false).Count == 10)
+            {
+                count++;
+            }
+        }
+
+        return count == expected ? sw.Elapsed.TotalSeconds : throw new InvalidOperationException($"parsed {count} != {expected}");
     }
 
     private static async Task<double> ReaderAsync(byte[] data, int expected)

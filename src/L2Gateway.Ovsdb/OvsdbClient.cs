@@ -91,7 +91,7 @@ public sealed class OvsdbClient : IAsyncDisposable
         _metrics = OvsdbMetrics.For(options.MeterFactory);
         _tag = new("server.address", endpoint);
         _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
-        _reader = new JsonRpcReader(_pipe, options.MaxMessageSize);
+        _reader = new JsonRpcReader(_pipe, options.MaxMessageSize, new MonitorLookup(this));
         _writer = new MessageWriter(stream, SendFailed, ClosedError, _metrics, _tag);
         _events = new EventQueue(_logger, $"OVSDB connection to {endpoint}", _ => _metrics?.Error("handler", _tag));
     }
@@ -690,6 +690,14 @@ public sealed class OvsdbClient : IAsyncDisposable
     {
         switch (message.Kind)
         {
+            case JsonRpcMessageKind.Response when message.Update is { } parsed:
+                // A monitor's reply, parsed straight into table updates by the reader.
+                if (_pending.TryGetValue(message.RequestId, out var monitorCall) && monitorCall.Monitor is { } registration)
+                {
+                    PostInitial(monitorCall, registration, parsed);
+                }
+
+                break;
             case JsonRpcMessageKind.Response:
                 if (message.Id.ValueKind == JsonValueKind.Number && message.Id.TryGetInt64(out var id) && _pending.TryGetValue(id, out var call))
                 {
@@ -737,6 +745,11 @@ public sealed class OvsdbClient : IAsyncDisposable
             return;
         }
 
+        PostInitial(call, monitor, initial);
+    }
+
+    private void PostInitial(PendingCall call, MonitorRegistration monitor, MonitorUpdate initial)
+    {
         var posted = _events.Post("monitor", () =>
         {
             try
@@ -750,7 +763,7 @@ public sealed class OvsdbClient : IAsyncDisposable
             }
 
             monitor.Initial = initial;
-            call.Succeed(result);
+            call.Succeed(default);
         });
         if (!posted)
         {
@@ -760,6 +773,17 @@ public sealed class OvsdbClient : IAsyncDisposable
 
     private void HandleNotification(JsonRpcMessage message)
     {
+        if (message.Update is { } update)
+        {
+            // Parsed straight into table updates by the reader, for a monitor it knew.
+            if (_monitors.TryGetValue(update.MonitorId, out var registration))
+            {
+                PostUpdate(registration, update);
+            }
+
+            return;
+        }
+
         var p = message.Params;
         switch (message.Method)
         {
@@ -966,8 +990,18 @@ public sealed class OvsdbClient : IAsyncDisposable
         public void Fail(Exception ex) => _tcs.TrySetException(ex);
     }
 
+    /// <summary>Tells the reader which monitors exist, so that their traffic is parsed in one pass into table updates.</summary>
+    private sealed class MonitorLookup(OvsdbClient client) : IMonitorLookup
+    {
+        public MonitorContext? ByMonitorId(string monitorId) => client._monitors.TryGetValue(monitorId, out var m) ? m.Context : null;
+
+        public MonitorContext? ByRequestId(long requestId) => client._pending.TryGetValue(requestId, out var call) ? call.Monitor?.Context : null;
+    }
+
     private sealed class MonitorRegistration(string id, MonitorMethod method, DatabaseSchema schema, Action<MonitorUpdate> onUpdate)
     {
+        public MonitorContext Context { get; } = new(id, method, schema);
+
         public string Id => id;
 
         public MonitorMethod Method => method;

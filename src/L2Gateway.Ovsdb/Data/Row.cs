@@ -12,13 +12,17 @@ internal sealed class RowLayout
 {
     private readonly Dictionary<string, int> _index;
 
+    private readonly byte[][] _utf8Names;
+
     public RowLayout(IEnumerable<string> columns)
     {
         Names = [.. columns];
         _index = new Dictionary<string, int>(Names.Count, StringComparer.Ordinal);
+        _utf8Names = new byte[Names.Count][];
         for (var i = 0; i < Names.Count; i++)
         {
             _index.Add(Names[i], i);
+            _utf8Names[i] = System.Text.Encoding.UTF8.GetBytes(Names[i]);
         }
     }
 
@@ -27,6 +31,34 @@ internal sealed class RowLayout
     public int Count => Names.Count;
 
     public bool TryGetIndex(string column, out int index) => _index.TryGetValue(column, out index);
+
+    /// <summary>
+    /// The index of the column whose name is the reader's current property name, without a string: servers send a
+    /// table's columns in one order, so the scan starts at <paramref name="hint"/> (the column after the last one).
+    /// </summary>
+    public bool TryGetIndex(ref Utf8JsonReader reader, int hint, out int index)
+    {
+        var n = _utf8Names.Length;
+        var plain = !reader.ValueIsEscaped && !reader.HasValueSequence;
+        var name = plain ? reader.ValueSpan : default;
+        for (var k = 0; k < n; k++)
+        {
+            var i = hint + k;
+            if (i >= n)
+            {
+                i -= n;
+            }
+
+            if (plain ? name.SequenceEqual(_utf8Names[i]) : reader.ValueTextEquals(_utf8Names[i]))
+            {
+                index = i;
+                return true;
+            }
+        }
+
+        index = -1;
+        return false;
+    }
 
     /// <summary>Same columns in the same order (layouts of equal schemas fetched on different connections).</summary>
     public bool SameAs(RowLayout other) => ReferenceEquals(this, other) || Names.SequenceEqual(other.Names, StringComparer.Ordinal);

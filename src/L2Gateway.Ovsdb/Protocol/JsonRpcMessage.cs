@@ -29,6 +29,26 @@ public sealed class JsonRpcMessage
         Error = error;
     }
 
+    private JsonRpcMessage(JsonRpcMessageKind kind, string? method, long requestId, MonitorUpdate update)
+    {
+        Kind = kind;
+        Method = method;
+        RequestId = requestId;
+        Update = update;
+    }
+
+    /// <summary>An "update", "update2" or "update3" notification parsed by <see cref="MonitorMessageParser"/> (no <see cref="Params"/>).</summary>
+    internal static JsonRpcMessage ForUpdate(string method, MonitorUpdate update) => new(JsonRpcMessageKind.Notification, method, 0, update);
+
+    /// <summary>A successful reply to a monitor request parsed by <see cref="MonitorMessageParser"/> (no <see cref="Id"/> or <see cref="Result"/>).</summary>
+    internal static JsonRpcMessage ForMonitorReply(long requestId, MonitorUpdate update) => new(JsonRpcMessageKind.Response, null, requestId, update);
+
+    /// <summary>Monitor traffic parsed straight into table updates; null for a message parsed the generic way.</summary>
+    internal MonitorUpdate? Update { get; }
+
+    /// <summary>The id of the request a parsed monitor reply answers.</summary>
+    internal long RequestId { get; }
+
     /// <summary>Which of request, notification or response this is.</summary>
     public JsonRpcMessageKind Kind { get; }
 
@@ -110,9 +130,17 @@ public sealed class JsonRpcMessage
     }
 
     /// <inheritdoc/>
-    public override string ToString() => Kind switch
+    public override string ToString()
     {
-        JsonRpcMessageKind.Response => $"response id={Id.GetRawText()}",
-        _ => $"{Kind.ToString().ToLowerInvariant()} {Method} id={(Id.ValueKind == JsonValueKind.Undefined ? "null" : Id.GetRawText())}",
-    };
+        if (Update is not null)
+        {
+            return Kind == JsonRpcMessageKind.Response ? $"response id={RequestId}" : $"notification {Method} id=null";
+        }
+
+        return Kind switch
+        {
+            JsonRpcMessageKind.Response => $"response id={Id.GetRawText()}",
+            _ => $"{Kind.ToString().ToLowerInvariant()} {Method} id={(Id.ValueKind == JsonValueKind.Undefined ? "null" : Id.GetRawText())}",
+        };
+    }
 }

@@ -7,12 +7,20 @@ public sealed class JsonRpcReader
 {
     private readonly PipeReader _reader;
     private readonly JsonMessageSplitter _splitter;
+    private readonly IMonitorLookup? _monitors;
 
     /// <summary>Reads from <paramref name="reader"/>; a message longer than <paramref name="maxMessageSize"/> bytes is a protocol error.</summary>
     public JsonRpcReader(PipeReader reader, long maxMessageSize)
+        : this(reader, maxMessageSize, null)
+    {
+    }
+
+    /// <summary>A reader that parses the traffic of the monitors <paramref name="monitors"/> knows straight into table updates.</summary>
+    internal JsonRpcReader(PipeReader reader, long maxMessageSize, IMonitorLookup? monitors)
     {
         _reader = reader;
         _splitter = new JsonMessageSplitter(maxMessageSize);
+        _monitors = monitors;
     }
 
     /// <summary>The size in bytes of the message <see cref="ReadAsync"/> returned last.</summary>
@@ -31,7 +39,7 @@ public sealed class JsonRpcReader
                 LastMessageLength = message.Length;
                 try
                 {
-                    parsed = JsonRpcMessage.Parse(message);
+                    parsed = (_monitors is null ? null : MonitorMessageParser.TryParse(message, _monitors)) ?? JsonRpcMessage.Parse(message);
                 }
                 finally
                 {

@@ -120,6 +120,11 @@ public sealed class TableSchema
 
     private RowLayout? _layout;
 
+    /// <summary>The columns of <see cref="Layout"/>, by position.</summary>
+    internal ColumnSchema[] LayoutColumns => _layoutColumns ??= [.. Layout.Names.Select(n => Columns[n])];
+
+    private ColumnSchema[]? _layoutColumns;
+
     public ColumnSchema GetColumn(string name) =>
         Columns.TryGetValue(name, out var c) ? c : throw new OvsdbSchemaException($"table \"{Name}\" has no column \"{name}\"");
 

@@ -1,0 +1,344 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using CsCheck;
+using L2Gateway.Ovsdb.Data;
+using L2Gateway.Ovsdb.Protocol;
+using L2Gateway.Ovsdb.Schema;
+
+namespace L2Gateway.Ovsdb.Tests;
+
+/// <summary>The one-pass parser of monitor traffic against the generic path (JsonDocument, then <see cref="TableUpdates.Parse"/>).</summary>
+public class MonitorParserTests
+{
+    private static readonly DatabaseSchema Schema = DatabaseSchema.Load(OvsdbServer.VtepSchema);
+
+    private static readonly Lookup Monitors = new();
+
+    private sealed class Lookup : IMonitorLookup
+    {
+        public Dictionary<string, MonitorContext> ById { get; } = new()
+        {
+            ["m1"] = new("m1", MonitorMethod.Monitor, Schema),
+            ["m2"] = new("m2", MonitorMethod.MonitorCond, Schema),
+            ["m3"] = new("m3", MonitorMethod.MonitorCondSince, Schema),
+        };
+
+        public MonitorContext? ByMonitorId(string monitorId) => ById.GetValueOrDefault(monitorId);
+
+        public MonitorContext? ByRequestId(long requestId) => requestId switch
+        {
+            1 => ById["m1"],
+            2 => ById["m2"],
+            3 => ById["m3"],
+            _ => null,
+        };
+    }
+
+    private static readonly string[] Texts = ["a", "02:00:00:00:00:01", "é", "漢😀", "\"", "\\", "\n", "192.0.2.1", ""];
+
+    private static readonly Gen<string> GenText = Gen.OneOf(Texts.Select(Gen.Const).ToArray()).Array[0, 3].Select(p => string.Concat(p));
+
+    private static readonly Gen<OvsdbAtom> GenAtom = Gen.OneOf(
+        Gen.Long.Select(OvsdbAtom.Integer),
+        Gen.Int[-5, 5].Select(i => OvsdbAtom.Real(i + 0.5)),
+        Gen.Bool.Select(OvsdbAtom.Boolean),
+        GenText.Select(OvsdbAtom.String),
+        Gen.Int[0, 4].Select(i => OvsdbAtom.Uuid(new Guid(i, 0, 0, [0, 0, 0, 0, 0, 0, 0, 1]))));
+
+    private static readonly Gen<OvsdbDatum> GenDatum = Gen.OneOf(
+        GenAtom.Select(OvsdbDatum.Scalar),
+        GenAtom.Array[0, 4].Select(a => OvsdbDatum.Set(a)),
+        Gen.Select(GenAtom, GenAtom).Array[0, 3].Select(p => OvsdbDatum.Map(p)));
+
+    // Columns of the vtep schema (typed), one it lacks, and the implicit ones the parsers drop.
+    private static readonly string[] Columns = ["MAC", "logical_switch", "locator", "ipaddr", "name", "tunnel_key", "other_config", "vlan_bindings", "description", "_version", "_uuid", "no_such_column"];
+
+    private static readonly string[] Tables = ["Ucast_Macs_Remote", "Logical_Switch", "Physical_Port", "No_Such_Table"];
+
+    /// <summary>A value the schema's type fits (the parsers use the type only to tell integers from reals), or any value for other columns.</summary>
+    private static Gen<OvsdbDatum> ValueFor(string column) => column switch
+    {
+        "MAC" or "ipaddr" or "name" or "description" => GenText.Select(t => OvsdbDatum.Scalar(t)),
+        "logical_switch" or "locator" or "_uuid" => Gen.Int[0, 4].Select(i => OvsdbDatum.Scalar(new Guid(i, 0, 0, [0, 0, 0, 0, 0, 0, 0, 1]))),
+        "tunnel_key" => Gen.Long.Array[0, 1].Select(a => OvsdbDatum.Set(a.Select(OvsdbAtom.Integer))),
+        "other_config" => Gen.Select(GenText, GenText).Array[0, 3].Select(p => OvsdbDatum.Map(p.Select(x => (OvsdbAtom.String(x.Item1), OvsdbAtom.String(x.Item2))).ToArray())),
+        "vlan_bindings" => Gen.Select(Gen.Int[0, 4095], Gen.Int[0, 4]).Array[0, 3].Select(p => OvsdbDatum.Map(p.Select(x => (OvsdbAtom.Integer(x.Item1), OvsdbAtom.Uuid(new Guid(x.Item2, 0, 0, [0, 0, 0, 0, 0, 0, 0, 1])))).ToArray())),
+        _ => GenDatum,
+    };
+
+    private static readonly Gen<(string Name, bool Escaped, OvsdbDatum Value)[]> GenRow =
+        Gen.Int[0, Columns.Length - 1].SelectMany(i => ValueFor(Columns[i]).Select(v => (i, v))).Select(Gen.Bool, (x, escaped) => (Columns[x.i], escaped, x.v)).Array[0, 6];
+
+    private static readonly string[] Kinds2 = ["initial", "insert", "modify", "delete"];
+
+    /// <summary>A table-updates object: v1 rows carry "old"/"new", v2 rows one of initial/insert/modify/delete.</summary>
+    private static Gen<string> GenTableUpdates(bool version2) =>
+        Gen.Select(Gen.Int[0, Tables.Length - 1], Gen.Select(Gen.Guid, Gen.Bool, Gen.Int[0, 3], GenRow, GenRow).Array[0, 5])
+            .Array[0, 3]
+            .Select(tables =>
+            {
+                var sb = new StringBuilder("{");
+                foreach (var (t, rows) in tables.DistinctBy(x => x.Item1))
+                {
+                    sb.Append(sb.Length > 1 ? "," : "").Append(Quote(Tables[t], false)).Append(":{");
+                    var first = true;
+                    foreach (var (uuid, escapedKey, kind, a, b) in rows.DistinctBy(r => r.Item1))
+                    {
+                        sb.Append(first ? "" : ",").Append(Quote(uuid.ToString("D"), escapedKey)).Append(':');
+                        first = false;
+                        if (version2)
+                        {
+                            sb.Append('{').Append(Quote(Kinds2[kind], false)).Append(':').Append(kind == 3 ? "null" : Row(a)).Append('}');
+                        }
+                        else
+                        {
+                            sb.Append(kind switch
+                            {
+                                0 => $"{{\"new\":{Row(a)}}}",
+                                1 => $"{{\"old\":{Row(a)}}}",
+                                2 => $"{{\"old\":{Row(a)},\"new\":{Row(b)}}}",
+                                _ => $"{{\"new\":{Row(a)},\"old\":null}}",
+                            });
+                        }
+                    }
+
+                    sb.Append('}');
+                }
+
+                return sb.Append('}').ToString();
+            });
+
+    private static string Row((string Name, bool Escaped, OvsdbDatum Value)[] columns)
+    {
+        var sb = new StringBuilder("{");
+        foreach (var (name, escaped, value) in columns.DistinctBy(c => c.Name))
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer, JsonRpcWriter.WriterOptions))
+            {
+                value.WriteTo(w);
+            }
+
+            sb.Append(sb.Length > 1 ? "," : "").Append(Quote(name, escaped)).Append(':').Append(Encoding.UTF8.GetString(buffer.WrittenSpan));
+        }
+
+        return sb.Append('}').ToString();
+    }
+
+    /// <summary>A JSON string; <paramref name="escaped"/> writes its first character as a \u escape (legal, and off the parser's fast path).</summary>
+    private static string Quote(string s, bool escaped) =>
+        escaped && s.Length > 0 ? $"\"\\u{(int)s[0]:x4}{s[1..]}\"" : JsonSerializer.Serialize(s);
+
+    /// <summary>The message in chunks of the given sizes, as the pipe hands it over (several segments).</summary>
+    private static ReadOnlySequence<byte> Segmented(byte[] bytes, int[] cuts)
+    {
+        Segment? first = null, last = null;
+        var pos = 0;
+        foreach (var c in cuts.Length == 0 ? [bytes.Length] : cuts.Cycle())
+        {
+            if (pos >= bytes.Length)
+            {
+                break;
+            }
+
+            var n = Math.Min(Math.Max(c, 1), bytes.Length - pos);
+            var s = new Segment(bytes.AsMemory(pos, n));
+            if (last is null)
+            {
+                first = s;
+            }
+            else
+            {
+                last.Append(s);
+            }
+
+            last = s;
+            pos += n;
+        }
+
+        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public void Append(Segment next)
+        {
+            next.RunningIndex = RunningIndex + Memory.Length;
+            Next = next;
+        }
+    }
+
+    private static TableUpdates Generic(string message, Func<JsonRpcMessage, JsonElement> select, bool version2, bool initial) =>
+        TableUpdates.Parse(select(JsonRpcMessage.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)))), Schema, version2, initial);
+
+    private static MonitorUpdate OnePass(string message, int[] cuts)
+    {
+        var parsed = MonitorMessageParser.TryParse(Segmented(Encoding.UTF8.GetBytes(message), cuts), Monitors);
+        Assert.NotNull(parsed);
+        return parsed.Update!;
+    }
+
+    private static void AssertSame(TableUpdates expected, TableUpdates actual)
+    {
+        Assert.Equal(expected.Tables.Keys.Order(), actual.Tables.Keys.Order());
+        foreach (var (table, rows) in expected.Tables)
+        {
+            var other = actual.Tables[table];
+            Assert.Equal(rows.Count, other.Count);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                Assert.Equal(rows[i].Uuid, other[i].Uuid);
+                Assert.Equal(rows[i].Kind, other[i].Kind);
+                Assert.Equal(rows[i].NewIsDiff, other[i].NewIsDiff);
+                AssertSame(rows[i].New, other[i].New);
+                AssertSame(rows[i].Old, other[i].Old);
+            }
+        }
+    }
+
+    private static void AssertSame(IReadOnlyDictionary<string, OvsdbDatum>? expected, IReadOnlyDictionary<string, OvsdbDatum>? actual)
+    {
+        Assert.Equal(expected is null, actual is null);
+        if (expected is null)
+        {
+            return;
+        }
+
+        Assert.Equal(expected.GetType(), actual!.GetType());
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (k, v) in expected)
+        {
+            Assert.Equal(v, actual[k]);
+        }
+    }
+
+    [Fact]
+    public void Notifications_parse_as_the_generic_path_does()
+    {
+        Gen.Select(Gen.Int[0, 2], GenTableUpdates(false), GenTableUpdates(true), Gen.Int[1, 64].Array[0, 8]).Sample((flavour, v1, v2, cuts) =>
+        {
+            var (message, version2, select) = flavour switch
+            {
+                0 => ($"{{\"id\":null,\"method\":\"update\",\"params\":[\"m1\",{v1}]}}", false, (Func<JsonRpcMessage, JsonElement>)(m => m.Params[1])),
+                1 => ($"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{v2}]}}", true, m => m.Params[1]),
+                _ => ($"{{\"id\":null,\"method\":\"update3\",\"params\":[\"m3\",\"1b3c\",{v2}]}}", true, m => m.Params[2]),
+            };
+            var update = OnePass(message, cuts);
+            Assert.Equal(new[] { "m1", "m2", "m3" }[flavour], update.MonitorId);
+            Assert.False(update.IsInitial);
+            Assert.Equal(flavour == 2 ? "1b3c" : null, update.LastTransactionId);
+            AssertSame(Generic(message, select, version2, initial: false), update.Updates);
+        }, iter: 400);
+    }
+
+    [Fact]
+    public void Monitor_replies_parse_as_the_generic_path_does()
+    {
+        Gen.Select(Gen.Int[0, 2], GenTableUpdates(false), GenTableUpdates(true), Gen.Bool, Gen.Int[1, 64].Array[0, 8]).Sample((flavour, v1, v2, found, cuts) =>
+        {
+            var (message, version2, select) = flavour switch
+            {
+                0 => ($"{{\"id\":1,\"result\":{v1},\"error\":null}}", false, (Func<JsonRpcMessage, JsonElement>)(m => m.Result)),
+                1 => ($"{{\"id\":2,\"result\":{v2},\"error\":null}}", true, m => m.Result),
+                _ => ($"{{\"id\":3,\"result\":[{(found ? "true" : "false")},\"00000000-0000-0000-0000-000000000000\",{v2}],\"error\":null}}", true, m => m.Result[2]),
+            };
+            var update = OnePass(message, cuts);
+            Assert.True(update.IsInitial);
+            Assert.Equal(flavour == 2 && found, update.Found);
+            AssertSame(Generic(message, select, version2, initial: true), update.Updates);
+        }, iter: 400);
+    }
+
+    [Theory]
+    [InlineData("{\"method\":\"update2\",\"id\":null,\"params\":[\"m2\",{}]}")] // members in another order
+    [InlineData("{\"id\":null,\"method\":\"update2\",\"params\":[\"other\",{}]}")] // a monitor the connection does not have
+    [InlineData("{\"id\":null,\"method\":\"locked\",\"params\":[\"l\"]}")]
+    [InlineData("{\"id\":7,\"result\":{},\"error\":null}")] // not a monitor's request
+    [InlineData("{\"id\":2,\"result\":null,\"error\":{\"error\":\"unknown method\"}}")] // an error reply
+    [InlineData("{\"id\":\"echo\",\"result\":[],\"error\":null}")]
+    public void Other_messages_are_left_to_the_generic_path(string message)
+    {
+        Assert.Null(MonitorMessageParser.TryParse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)), Monitors));
+        JsonRpcMessage.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)));
+    }
+
+    [Theory]
+    [InlineData("[\"m2\",{\"T\":{\"x\":{\"insert\":{}}}}]", "row-update key \"x\" is not a uuid")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"other\":{}}}}]", "has no initial/insert/modify/delete")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":[]}}]", "is not an object")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":[]}]", "table-update of \"Logical_Switch\" is not an object")]
+    [InlineData("[\"m2\",[]]", "table-updates is not an object")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":{}}}}}]", "not an OVSDB atom")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":[\"uuid\",\"nope\"]}}}}]", "uuid \"nope\" is not a uuid")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":[\"set\",1]}}}}]", "\"set\" must be followed by an array")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"other_config\":[\"map\",[[\"a\"]]]}}}}]", "map entries must be [key, value] pairs")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":[\"set\",[1],2]}}}}]", "not an OVSDB atom")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":\"\\uZZZZ\"}}}}]", "invalid JSON")]
+    [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\" \"a\"}}}}]", "invalid JSON")]
+    public void Malformed_updates_raise_the_protocol_exception_with_the_reason(string parameters, string reason)
+    {
+        var message = $"{{\"id\":null,\"method\":\"update2\",\"params\":{parameters}}}";
+        var ex = Assert.Throws<OvsdbProtocolException>(() => MonitorMessageParser.TryParse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)), Monitors));
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_utf8_anywhere_is_a_protocol_error_even_in_a_column_that_is_skipped()
+    {
+        byte[] bytes = [.. "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"no_such_column\":\"a"u8, 0xE6, 0xBC, .. "\"}}}}]}"u8];
+        for (var cut = 1; cut < bytes.Length; cut++)
+        {
+            var ex = Assert.Throws<OvsdbProtocolException>(() => MonitorMessageParser.TryParse(Segmented(bytes, [cut]), Monitors));
+            Assert.Contains("UTF-8", ex.Message, StringComparison.Ordinal);
+        }
+
+        // The same character whole, cut at every byte: valid.
+        byte[] good = [.. "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":\"a漢😀\"}}}}]}"u8];
+        for (var cut = 1; cut < good.Length; cut++)
+        {
+            var update = MonitorMessageParser.TryParse(Segmented(good, [cut]), Monitors)!.Update!;
+            Assert.Equal("a漢😀", ((Row)update.Updates.Tables["Logical_Switch"][0].New!).GetString("name"));
+        }
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_the_limit_is_a_protocol_error()
+    {
+        var deep = new string('[', 600) + new string(']', 600);
+        var message = $"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{{\"Logical_Switch\":{{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{{\"insert\":{{\"no_such_column\":{deep}}}}}}}}}]}}";
+        var ex = Assert.Throws<OvsdbProtocolException>(() => MonitorMessageParser.TryParse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)), Monitors));
+        Assert.Contains("depth", ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_reader_keeps_its_size_limit_for_monitor_updates()
+    {
+        var row = "{\"insert\":{\"name\":\"" + new string('x', 200) + "\"}}";
+        var message = Encoding.UTF8.GetBytes($"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{{\"Logical_Switch\":{{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{row}}}}}]}}");
+
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(message);
+        await pipe.Writer.CompleteAsync();
+        var ex = await Assert.ThrowsAsync<OvsdbProtocolException>(async () => await new JsonRpcReader(pipe.Reader, 128, Monitors).ReadAsync());
+        Assert.Contains("maximum size of 128 bytes", ex.Message, StringComparison.Ordinal);
+
+        pipe = new Pipe();
+        await pipe.Writer.WriteAsync(message);
+        await pipe.Writer.CompleteAsync();
+        var parsed = await new JsonRpcReader(pipe.Reader, message.Length, Monitors).ReadAsync();
+        Assert.Equal(200, ((Row)parsed!.Update!.Updates.Tables["Logical_Switch"][0].New!).GetString("name").Length);
+    }
+
+    [Fact]
+    public void Repeated_uuid_values_share_one_datum()
+    {
+        var ls = "[\"uuid\",\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\"]";
+        var message = $"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{{\"Ucast_Macs_Remote\":{{\"{Guid.NewGuid()}\":{{\"insert\":{{\"logical_switch\":{ls}}}}},\"{Guid.NewGuid()}\":{{\"insert\":{{\"logical_switch\":{ls}}}}}}}}}]}}";
+        var rows = OnePass(message, []).Updates.Tables["Ucast_Macs_Remote"];
+        Assert.Same(((Row)rows[0].New!)["logical_switch"], ((Row)rows[1].New!)["logical_switch"]);
+    }
+}
