@@ -128,9 +128,14 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
 
         // The OVS agent restarts and forgets the switches' entries: the product tells it again (at the latest one
         // l2pop_resync_interval later, 15 s here).
+        // The tunnel port outlives the agent (it is a row of the compute host's OVSDB), so what proves the restore is the
+        // network's flood flow installed again under the new agent process's cookie, which only an add_fdb_entries
+        // received after the restart can do.
+        var before = await FloodFlowCookieAsync(vni);
+        Assert.NotNull(before);
         await RestartOvsAgentAsync();
         await server.WaitForAsync($"the OVS agent of {OpenStackLab.AgentHost} restarted", seconds: 120);
-        await EventuallyAsync(BrTunPortsAsync, ports => ports.Contains(TorTunnelPort, StringComparison.Ordinal), "the tunnel port to the ToR after the OVS agent restarted");
+        await EventuallyAsync(() => FloodFlowCookieAsync(vni), cookie => cookie is not null && cookie != before, "the flood flow to the ToR installed by the restarted OVS agent");
         Assert.True(await PingsAsync(vm1.Namespace, BareMetalIp, seconds: 60), "VM -> bare metal after the OVS agent restarted: no answer");
 
         // Delete: the ToR's rows and br-tun's entries go, and so does the traffic.
@@ -201,6 +206,19 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
             TimeSpan.FromSeconds(30));
         Assert.True(result.Exit == 0, $"ovs-vsctl list-ports br-tun: {result.Err}");
         return result.Out;
+    }
+
+    /// <summary>The cookie of br-tun's table 22 flood flow of the VNI (null when there is none): each OVS agent process stamps its own.</summary>
+    private static async Task<string?> FloodFlowCookieAsync(int vni)
+    {
+        var result = await ChildProcess.RunAsync(
+            "ip",
+            ["netns", "exec", OpenStackLab.Namespace("cmp"), "env", $"OVS_RUNDIR={Lab("ovs")}", "ovs-ofctl", "dump-flows", "br-tun", "table=22"],
+            TimeSpan.FromSeconds(30));
+        Assert.True(result.Exit == 0, $"ovs-ofctl dump-flows br-tun: {result.Err}");
+        var tunnelId = $"0x{vni:x}";
+        var flow = result.Out.Split('\n').FirstOrDefault(l => l.Contains(tunnelId + "->", StringComparison.Ordinal) && l.Contains("output:", StringComparison.Ordinal));
+        return flow?.Split(',')[0].Trim();
     }
 
     /// <summary>Reads <paramref name="read"/> again (every half second, up to two minutes) until <paramref name="holds"/>.</summary>
