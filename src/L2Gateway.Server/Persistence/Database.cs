@@ -157,6 +157,8 @@ public sealed class DatabaseSettings
                     // 08: connection exception; 57P01-57P03: shutting down or starting; 53300: too many connections.
                     return p.SqlState.StartsWith("08", StringComparison.Ordinal)
                         || p.SqlState is "57P01" or "57P02" or "57P03" or Npgsql.PostgresErrorCodes.TooManyConnections;
+                case DatabaseUnavailableException:
+                    return true;
                 case Npgsql.NpgsqlException:
                     // Not an answer of the server: the connection could not be opened, broke, or timed out.
                     return true;
@@ -171,3 +173,7 @@ public sealed class DatabaseSettings
     private const int SqliteUniqueViolation = 2067; // SQLITE_CONSTRAINT_UNIQUE
     private const int SqlitePrimaryKeyViolation = 1555; // SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+/// <summary>The database stopped serving in the middle of an operation; nothing of it was committed.</summary>
+public sealed class DatabaseUnavailableException(string message, Exception innerException) : Exception(message, innerException);
+

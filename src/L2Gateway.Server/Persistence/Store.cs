@@ -1,3 +1,4 @@
+using System.Data;
 using L2Gateway.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -70,50 +71,68 @@ public sealed class Store : IDisposable
         try
         {
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            if (Settings.Provider == DatabaseProvider.PostgreSql)
-            {
-                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({WriteLockKey})", cancellationToken);
-            }
-
-            var result = await work(db);
-            var changes = db.ChangeTracker.Entries()
-                .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
-                .Select(e => new RowChange(e.Entity, e.State == EntityState.Deleted))
-                .ToList();
-            var affects = affectsPlan(result);
+            (T Result, List<RowChange> Changes, bool Affects) write;
             try
             {
-                await db.SaveChangesAsync(cancellationToken);
-                if (affects && Settings.Provider == DatabaseProvider.PostgreSql)
-                {
-                    // Delivered to the other servers at commit, and only if it commits.
-                    foreach (var payload in ChangeNotification.Encode(InstanceId, ChangedRows(changes, db)))
-                    {
-                        await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ChangeNotification.Channel}, {payload})", cancellationToken);
-                    }
-                }
-
-                await transaction.CommitAsync(cancellationToken);
+                write = await CommitAsync(db, work, affectsPlan, cancellationToken);
             }
-            catch (DbUpdateException e) when (DatabaseSettings.UniqueViolationTable(e) is { } table)
+            catch (InvalidOperationException e) when (db.Database.GetDbConnection().State != ConnectionState.Open)
             {
-                throw UniqueViolation(table, e);
+                // A connection that broke between two statements (the server shutting down) leaves its transaction
+                // completed, and the next statement fails before any I/O: nothing was committed.
+                throw new DatabaseUnavailableException("The connection to the database broke during the write.", e);
             }
 
-            if (affects)
+            if (write.Affects)
             {
-                Committed?.Invoke(changes);
+                Committed?.Invoke(write.Changes);
             }
 
             WriteCommitted?.Invoke();
 
-            return result;
+            return write.Result;
         }
         finally
         {
             writeLock.Release();
         }
+    }
+
+    private async Task<(T Result, List<RowChange> Changes, bool Affects)> CommitAsync<T>(
+        L2GatewayDbContext db, Func<L2GatewayDbContext, Task<T>> work, Func<T, bool> affectsPlan, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (Settings.Provider == DatabaseProvider.PostgreSql)
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({WriteLockKey})", cancellationToken);
+        }
+
+        var result = await work(db);
+        var changes = db.ChangeTracker.Entries()
+            .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            .Select(e => new RowChange(e.Entity, e.State == EntityState.Deleted))
+            .ToList();
+        var affects = affectsPlan(result);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            if (affects && Settings.Provider == DatabaseProvider.PostgreSql)
+            {
+                // Delivered to the other servers at commit, and only if it commits.
+                foreach (var payload in ChangeNotification.Encode(InstanceId, ChangedRows(changes, db)))
+                {
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ChangeNotification.Channel}, {payload})", cancellationToken);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (DatabaseSettings.UniqueViolationTable(e) is { } table)
+        {
+            throw UniqueViolation(table, e);
+        }
+
+        return (result, changes, affects);
     }
 
     /// <summary>
