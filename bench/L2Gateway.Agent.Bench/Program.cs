@@ -17,6 +17,7 @@ using L2Gateway.Ovsdb.Protocol;
 using L2Gateway.Ovsdb.Replication;
 using L2Gateway.Server;
 using L2Gateway.Server.Persistence;
+using L2Gateway.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -872,21 +873,7 @@ internal sealed class AgentProcess : IDisposable
     private readonly Process process;
 
     /// <summary>The repository's ./l2gw script (it builds and publishes on first use: call <see cref="EnsureBuilt"/> before timing).</summary>
-    public static string Launcher { get; } = FindLauncher();
-
-    private static string FindLauncher()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "l2gw");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("the repository's ./l2gw script was not found above " + AppContext.BaseDirectory);
-    }
+    public static string Launcher => SourceTree.Launcher;
 
     public static void EnsureBuilt()
     {

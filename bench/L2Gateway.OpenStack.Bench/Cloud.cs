@@ -4,40 +4,36 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using L2Gateway.Testing;
 
 namespace L2Gateway.OpenStack.Bench;
 
-/// <summary>The lab's coordinates and credentials, read from its files at run time ($OSV_DIR, /tmp/osvtep by default).</summary>
+/// <summary>
+/// The lab's coordinates and credentials as the tests read them (<c>tests/Shared/OpenStackLab.cs</c>, from $OSV_DIR,
+/// /tmp/osvtep by default), plus the service user's password from the lab's neutron.conf.
+/// </summary>
 internal sealed class Lab
 {
-    private readonly Dictionary<string, string> coordinates;
-    private readonly Dictionary<string, string> admin;
+    private readonly Dictionary<string, string> admin = OpenStackLab.Credentials("admin");
 
-    private Lab(string dir, Dictionary<string, string> coordinates, Dictionary<string, string> admin, string servicePassword)
-    {
-        Dir = dir;
-        this.coordinates = coordinates;
-        this.admin = admin;
-        ServicePassword = servicePassword;
-    }
+    private Lab(string servicePassword) => ServicePassword = servicePassword;
 
-    public string Dir { get; }
+    public string Dir => OpenStackLab.Directory;
 
     /// <summary>Keystone's public endpoint with <c>/v3</c>.</summary>
-    public string Keystone => coordinates["KEYSTONE"].TrimEnd('/');
+    public string Keystone => OpenStackLab.KeystoneUrl.ToString().TrimEnd('/');
 
-    public string Neutron => coordinates["NEUTRON"].TrimEnd('/');
+    public string Neutron => OpenStackLab.NeutronUrl.ToString().TrimEnd('/');
 
-    public string Rabbit => coordinates["RABBIT"];
+    public string Rabbit => OpenStackLab.RabbitUrl;
 
-    public string TorDatabase => coordinates["TOR_DB"];
+    public string TorDatabase => OpenStackLab.TorDatabase;
 
-    public string AgentHost => coordinates["AHOST"];
+    public string AgentHost => OpenStackLab.AgentHost;
 
-    public string ComputeNamespace => coordinates["NS_CMP"];
+    public string ComputeNamespace => OpenStackLab.Namespace("cmp");
 
-    /// <summary>The OVS agent's br-tun port to the switch's tunnel IP: <c>vxlan-</c> and the IP's bytes in hex.</summary>
-    public string TunnelPortName => "vxlan-" + string.Concat(IPAddress.Parse(coordinates["TOR_IP"]).GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+    public string TunnelPortName => OpenStackLab.TorTunnelPort;
 
     public string AdminUser => admin["OS_USERNAME"];
 
@@ -54,39 +50,15 @@ internal sealed class Lab
 
     public static string PostgresPort => Environment.GetEnvironmentVariable("OSV_PG_PORT") is { Length: > 0 } p ? p : "55450";
 
-    public string LabScripts { get; } = Path.GetFullPath(Path.Combine(ServerProcess.RepositoryRoot, "..", "shared", "testbed", "openstack"));
+    public string LabScripts { get; } = SourceTree.Testbed("openstack");
 
     public static Lab Read()
     {
-        var dir = Environment.GetEnvironmentVariable("OSV_DIR") is { Length: > 0 } d ? d : "/tmp/osvtep";
-        var env = Path.Combine(dir, "osv.env");
-        if (!File.Exists(env))
-        {
-            throw new InvalidOperationException($"the OpenStack lab is not up ({env} is missing)");
-        }
-
-        var password = File.ReadAllLines(Path.Combine(dir, "neutron", "neutron.conf"))
+        _ = OpenStackLab.KeystoneUrl; // fails with a clear message when the lab is not up
+        var password = File.ReadAllLines(Path.Combine(OpenStackLab.Directory, "neutron", "neutron.conf"))
             .SkipWhile(l => l.Trim() != "[keystone_authtoken]").Skip(1).TakeWhile(l => !l.StartsWith('['))
             .Select(l => l.Split('=', 2)).First(kv => kv.Length == 2 && kv[0].Trim() == "password")[1].Trim();
-        return new Lab(dir, ReadExports(env), ReadExports(Path.Combine(dir, "admin-openrc")), password);
-    }
-
-    private static Dictionary<string, string> ReadExports(string file)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadAllLines(file))
-        {
-            foreach (var word in line.Replace("export ", "", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var eq = word.IndexOf('=', StringComparison.Ordinal);
-                if (eq > 0)
-                {
-                    values[word[..eq]] = word[(eq + 1)..];
-                }
-            }
-        }
-
-        return values;
+        return new Lab(password);
     }
 }
 

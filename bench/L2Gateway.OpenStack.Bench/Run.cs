@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using L2Gateway.Testing;
 
 namespace L2Gateway.OpenStack.Bench;
 
@@ -383,24 +384,11 @@ internal sealed class ServerProcess : IDisposable
         Port = port;
     }
 
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot => SourceTree.Root;
 
     public int Port { get; }
 
     public int Id => process.Id;
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")) && File.Exists(Path.Combine(dir.FullName, "l2gw")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new FileNotFoundException("the repository (L2Gateway.slnx, ./l2gw) was not found above " + AppContext.BaseDirectory);
-    }
 
     /// <summary>The build must be fresh: this program does not build (builds hold the machine's build lock).</summary>
     public static void EnsureBuilt()

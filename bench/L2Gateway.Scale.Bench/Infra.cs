@@ -11,6 +11,7 @@ using L2Gateway.Core;
 using L2Gateway.Core.Planning;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Operations;
+using L2Gateway.Testing;
 
 namespace L2Gateway.Scale.Bench;
 
@@ -91,21 +92,7 @@ internal sealed class Service : IDisposable
     private readonly ConcurrentQueue<(long At, string Line)> lines = new();
     private readonly SemaphoreSlim logged = new(0, int.MaxValue);
 
-    public static string Launcher { get; } = FindLauncher();
-
-    private static string FindLauncher()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "l2gw");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("the repository's ./l2gw script was not found above " + AppContext.BaseDirectory);
-    }
+    public static string Launcher => SourceTree.Launcher;
 
     /// <summary>Builds the service when its sources changed, before anything is timed.</summary>
     public static void EnsureBuilt() => Machine.Run(Launcher, "--version");

@@ -266,21 +266,7 @@ public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>
 internal static class Artifacts
 {
     /// <summary>The repository: the folder above the tests' output that holds L2Gateway.slnx.</summary>
-    public static string Repository
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                if (File.Exists(Path.Combine(d.FullName, "L2Gateway.slnx")))
-                {
-                    return d.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("no L2Gateway.slnx above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string Repository => SourceTree.Root;
 
     /// <summary><c>$L2GW_TEST_RESULTS</c>, else run-tests' <c>.build/test-results</c>, in a folder of this project.</summary>
     public static string Directory

@@ -19,10 +19,9 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
 {
     private const string Tor = "br-tor"; // the lab's Physical_Switch
     private const string TorPort = "p1";
-    private const string TorTunnelPort = "vxlan-0a4d0001"; // the OVS agent's br-tun port to the ToR's 10.77.0.1
     private const string BareMetalIp = "192.168.50.20";
 
-    private static readonly string LabScripts = Path.GetFullPath(Path.Combine(FindRoot(), "..", "shared", "testbed", "openstack"));
+    private static readonly string LabScripts = SourceTree.Testbed("openstack");
 
     private readonly string directory = Path.Combine(Path.GetTempPath(), "l2gw-os-e2e-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly string name = "l2gw-e2e-" + Guid.NewGuid().ToString("N")[..8];
@@ -108,7 +107,7 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
         // Ping: the ToR's rows (the VM behind the compute host's tunnel IP) and br-tun's entries (the ToR's flood
         // entry, a tunnel port to it) are the product's.
         await EventuallyAsync(() => TorRemoteMacsAsync(network), macs => macs.Contains(vm1.Mac, StringComparison.Ordinal), "the ToR's Ucast_Macs_Remote of the VM");
-        await EventuallyAsync(BrTunPortsAsync, ports => ports.Contains(TorTunnelPort, StringComparison.Ordinal), "the OVS agent's tunnel port to the ToR");
+        await EventuallyAsync(BrTunPortsAsync, ports => ports.Contains(OpenStackLab.TorTunnelPort, StringComparison.Ordinal), "the OVS agent's tunnel port to the ToR");
         Assert.True(await PingsAsync(vm1.Namespace, BareMetalIp), "VM -> bare metal: no answer");
         Assert.True(await PingsAsync(OpenStackLab.Namespace("bm"), vm1.Ip), "bare metal -> VM: no answer");
 
@@ -141,7 +140,7 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
         // Delete: the ToR's rows and br-tun's entries go, and so does the traffic.
         await OpenStackAsync("l2gw", "connection", "delete", connection);
         await EventuallyAsync(TorLogicalSwitchesAsync, switches => !switches.Contains(network, StringComparison.Ordinal), "the network's Logical_Switch removed from the ToR");
-        await EventuallyAsync(BrTunPortsAsync, ports => !ports.Contains(TorTunnelPort, StringComparison.Ordinal), "the tunnel port to the ToR removed");
+        await EventuallyAsync(BrTunPortsAsync, ports => !ports.Contains(OpenStackLab.TorTunnelPort, StringComparison.Ordinal), "the tunnel port to the ToR removed");
         Assert.True(await PingsAsync(vm1.Namespace, BareMetalIp, expectAnswer: false), "VM -> bare metal still answered after the connection was deleted");
         await OpenStackAsync("l2gw", "delete", gateway);
     }
@@ -364,14 +363,4 @@ public sealed class OpenStackTrafficTests : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
 }

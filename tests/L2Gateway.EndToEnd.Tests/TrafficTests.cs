@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using L2Gateway.Testing;
 
 namespace L2Gateway.EndToEnd.Tests;
 
@@ -14,7 +15,7 @@ namespace L2Gateway.EndToEnd.Tests;
 /// </summary>
 public sealed class TrafficTests : IAsyncLifetime
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = SourceTree.Root;
     private static readonly string LabScript = Path.GetFullPath(Path.Combine(Root, "..", "shared", "testbed", "vtep-lab.sh"));
 
     private readonly string labDir = Path.Combine(Path.GetTempPath(), "l2gw-e2e-" + Guid.NewGuid().ToString("N")[..8]);
@@ -25,17 +26,6 @@ public sealed class TrafficTests : IAsyncLifetime
     private JsonNode lab = null!;
 
     private string Api => $"http://127.0.0.1:{apiPort}";
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
 
     private static int FreePort()
     {

@@ -9,17 +9,6 @@ namespace L2Gateway.Packaging.Tests;
 /// </summary>
 internal static class Artifacts
 {
-    private static readonly Lazy<string> RootDirectory = new(() =>
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "L2Gateway.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    });
-
     private static readonly Dictionary<string, Lazy<Task>> Builds = new()
     {
         ["deb"] = new(() => PackageAsync(null, Directory, "deb")),
@@ -27,13 +16,13 @@ internal static class Artifacts
         ["tool"] = new(() => PackageAsync(null, Directory, "tool")),
     };
 
-    public static string Root => RootDirectory.Value;
+    public static string Root => SourceTree.Root;
 
     public static string Directory => Path.Combine(Root, "artifacts");
 
     /// <summary>The one version of the checkout: VersionPrefix in Directory.Build.props.</summary>
     public static string Version { get; } = Regex.Match(
-        File.ReadAllText(Path.Combine(RootDirectory.Value, "Directory.Build.props")), "<VersionPrefix>([^<]+)</VersionPrefix>").Groups[1].Value;
+        File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), "<VersionPrefix>([^<]+)</VersionPrefix>").Groups[1].Value;
 
     public static Task BuildAsync(string kind) => Builds[kind].Value;
 

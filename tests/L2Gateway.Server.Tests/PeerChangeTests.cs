@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
 using L2Gateway.Core;
 using L2Gateway.Server.Persistence;
 using L2Gateway.Server.Services;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace L2Gateway.Server.Tests;
 
@@ -16,49 +13,18 @@ namespace L2Gateway.Server.Tests;
 public sealed class PeerChangeTests : IAsyncLifetime
 {
     private const string Switch = "tor-peer";
-    private const string RoleB = "server_b";
-
-    private readonly PostgresServer postgres = new();
-    private readonly List<WebApplication> apps = [];
-    private readonly List<string> dirs = [];
+    private readonly PeerServers servers = new();
     private WebApplication a = null!;
     private WebApplication b = null!;
     private LogLines logB = null!;
 
     public async Task InitializeAsync()
     {
-        await postgres.StartAsync();
-        await postgres.CreateDatabaseAsync("l2gw");
-        await SqlAsync($"CREATE ROLE {RoleB} LOGIN SUPERUSER");
-        a = await StartAsync(postgres.Url("l2gw"), new LogLines());
-        logB = new LogLines();
-        b = await StartAsync($"postgresql://{RoleB}@127.0.0.1:{postgres.Port}/l2gw", logB);
-
-        // B reads everything once it listens; from then on only notifications bring A's writes.
-        await logB.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 1);
+        await servers.StartAsync();
+        (a, b, logB) = (servers.A, servers.B, servers.LogB);
     }
 
-    private async Task<WebApplication> StartAsync(string database, LogLines log)
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "l2gw-peer-" + Guid.NewGuid().ToString("N")[..8]);
-        dirs.Add(dir);
-        var app = ServerHost.Build(
-            new ServerOptions { Bind = "127.0.0.1:0", Database = database, DataDir = dir, FullReloadInterval = 3600, QuotaL2Gateway = -1 },
-            builder => builder.Logging.AddProvider(log));
-        await ServerHost.StartAsync(app);
-        apps.Add(app);
-        return app;
-    }
-
-    private async Task SqlAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Database=postgres");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static Api Client(WebApplication app) => new(new Uri(ServerHost.Urls(app)[0]), "admin-project", null);
+    private static Api Client(WebApplication app) => PeerServers.Client(app);
 
     /// <summary>Waits, change by change, until <paramref name="app"/>'s desired state of the switch satisfies <paramref name="condition"/>.</summary>
     private static async Task PlanHoldsAsync(WebApplication app, Func<SwitchDesiredStateView, bool> condition, string what)
@@ -167,71 +133,13 @@ public sealed class PeerChangeTests : IAsyncLifetime
         await PlanHoldsAsync(b, s => s.LogicalSwitches == 1, "the connection planned");
 
         // B is cut off: its sessions end and it may not log in again, so it misses A's notification.
-        await SqlAsync($"ALTER ROLE {RoleB} NOLOGIN");
-        await SqlAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{RoleB}'");
-        await logB.WaitForAsync("LISTEN connection", 2); // lost, then refused
+        await servers.CutOffBAsync();
         using var api = Client(a);
         await CreatePortAsync(api, net, "02:00:00:00:70:03");
 
-        await SqlAsync($"ALTER ROLE {RoleB} LOGIN");
-        await logB.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 2);
+        await servers.LetBBackAsync();
         await PlanHoldsAsync(b, s => s.Macs.Contains("02:00:00:00:70:03"), "the port written while B was cut off");
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        await postgres.DisposeAsync();
-        foreach (var dir in dirs.Where(Directory.Exists))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    /// <summary>A server's log lines, and a wait for the n-th line containing a text.</summary>
-    private sealed class LogLines : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> lines = new();
-        private readonly SemaphoreSlim added = new(0, int.MaxValue);
-
-        public int Count(string text) => lines.Count(l => l.Contains(text, StringComparison.Ordinal));
-
-        public async Task WaitForAsync(string text, int count)
-        {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (Count(text) < count)
-            {
-                try
-                {
-                    await added.WaitAsync(deadline.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Assert.Fail($"the server never logged '{text}' {count} time(s); it logged:\n{string.Join('\n', lines)}");
-                }
-            }
-        }
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose() => added.Dispose();
-
-        private sealed class Logger(LogLines owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                owner.lines.Enqueue(formatter(state, exception));
-                owner.added.Release();
-            }
-        }
-    }
+    public Task DisposeAsync() => servers.DisposeAsync().AsTask();
 }

@@ -8,9 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
-using Npgsql;
 
 namespace L2Gateway.Server.Tests;
 
@@ -237,46 +235,18 @@ public sealed class ReadModelSqliteTests(SqliteServerFixture server) : IClassFix
 /// </summary>
 public sealed class ReadModelPeerTests : IAsyncLifetime
 {
-    private const string RoleB = "server_b";
-
-    private readonly PostgresServer postgres = new();
-    private readonly List<WebApplication> apps = [];
-    private readonly List<string> dirs = [];
-    private readonly LogLines logB = new();
+    private readonly PeerServers servers = new();
     private WebApplication a = null!;
     private WebApplication b = null!;
+    private LogLines logB = null!;
 
     public async Task InitializeAsync()
     {
-        await postgres.StartAsync();
-        await postgres.CreateDatabaseAsync("l2gw");
-        await SqlAsync($"CREATE ROLE {RoleB} LOGIN SUPERUSER");
-        a = await StartAsync(postgres.Url("l2gw"), new LogLines());
-        b = await StartAsync($"postgresql://{RoleB}@127.0.0.1:{postgres.Port}/l2gw", logB);
-        await logB.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 1);
+        await servers.StartAsync();
+        (a, b, logB) = (servers.A, servers.B, servers.LogB);
     }
 
-    private async Task<WebApplication> StartAsync(string database, LogLines log)
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "l2gw-peer-" + Guid.NewGuid().ToString("N")[..8]);
-        dirs.Add(dir);
-        var app = ServerHost.Build(
-            new ServerOptions { Bind = "127.0.0.1:0", Database = database, DataDir = dir, FullReloadInterval = 3600, QuotaL2Gateway = -1 },
-            builder => builder.Logging.AddProvider(log));
-        await ServerHost.StartAsync(app);
-        apps.Add(app);
-        return app;
-    }
-
-    private async Task SqlAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Database=postgres");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static Api Client(WebApplication app) => new(new Uri(ServerHost.Urls(app)[0]), "admin-project", null);
+    private static Api Client(WebApplication app) => PeerServers.Client(app);
 
     /// <summary>Runs <paramref name="write"/> on A and waits until B has applied the notification that names the gateway.</summary>
     private async Task<T> OnAAndAppliedOnBAsync<T>(Func<Task<T>> write, Func<T, string> gatewayId)
@@ -345,9 +315,7 @@ public sealed class ReadModelPeerTests : IAsyncLifetime
         Assert.NotNull(copyB.Current);
 
         // B is cut off: its LISTEN connection ends and it may not log in again, so it misses A's notification.
-        await SqlAsync($"ALTER ROLE {RoleB} NOLOGIN");
-        await SqlAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{RoleB}'");
-        await logB.WaitForAsync("LISTEN connection", 2); // lost, then refused
+        await servers.CutOffBAsync();
         Assert.Null(copyB.Current);
         var id = (string)(await apiA.CreateAsync("/v2.0/l2-gateways", "l2_gateway", """{"l2_gateway":{"name":"while-b-was-away","devices":[{"device_name":"t","interfaces":[{"name":"p"}]}]}}"""))["id"]!;
 
@@ -355,66 +323,10 @@ public sealed class ReadModelPeerTests : IAsyncLifetime
         var (status, _) = await apiB.GetAsync($"/v2.0/l2-gateways/{id}");
         Assert.True((int)status >= 500, $"B answered {(int)status} while cut off");
 
-        await SqlAsync($"ALTER ROLE {RoleB} LOGIN");
-        await logB.WaitForAsync("planner inputs reloaded from the database: LISTEN was (re)established", 2);
+        await servers.LetBBackAsync();
         Assert.NotNull(copyB.Current);
         Assert.Equal("while-b-was-away", (string?)(await apiB.GetAsync($"/v2.0/l2-gateways/{id}")).Body!["l2_gateway"]!["name"]);
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        await postgres.DisposeAsync();
-        foreach (var dir in dirs.Where(Directory.Exists))
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    /// <summary>A server's log lines, and a wait for the n-th line containing a text.</summary>
-    private sealed class LogLines : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> lines = new();
-        private readonly SemaphoreSlim added = new(0, int.MaxValue);
-
-        public int Count(string text) => lines.Count(l => l.Contains(text, StringComparison.Ordinal));
-
-        public async Task WaitForAsync(string text, int count)
-        {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (Count(text) < count)
-            {
-                try
-                {
-                    await added.WaitAsync(deadline.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Assert.Fail($"the server never logged '{text}' {count} time(s); it logged:\n{string.Join('\n', lines)}");
-                }
-            }
-        }
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose() => added.Dispose();
-
-        private sealed class Logger(LogLines owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                owner.lines.Enqueue(formatter(state, exception));
-                owner.added.Release();
-            }
-        }
-    }
+    public Task DisposeAsync() => servers.DisposeAsync().AsTask();
 }

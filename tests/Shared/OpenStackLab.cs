@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 
 namespace L2Gateway.Testing;
@@ -33,6 +34,13 @@ internal static class OpenStackLab
 
     /// <summary>The compute host of the lab's neutron-openvswitch-agent (<c>binding:host_id</c> of its ports).</summary>
     public static string AgentHost => Coordinates.Value["AHOST"];
+
+    /// <summary>The emulated hardware VTEP's tunnel IP (its Physical_Locator towards the compute host).</summary>
+    public static IPAddress TorTunnelIp => IPAddress.Parse(Coordinates.Value["TOR_IP"]);
+
+    /// <summary>The OVS agent's br-tun port to the ToR: <c>vxlan-</c> and the tunnel IP's bytes in hex.</summary>
+    public static string TorTunnelPort =>
+        "vxlan-" + string.Concat(TorTunnelIp.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>A network namespace of the lab: <c>cmp</c> (the compute host), <c>bm</c> (the bare-metal server), <c>tor</c>.</summary>
     public static string Namespace(string role) => Coordinates.Value["PX"] + "-" + role;
