@@ -414,6 +414,12 @@ public sealed class OvsdbReplica : IAsyncDisposable
     private static Row CompleteRow(TableSchema schema, Guid uuid, IReadOnlyDictionary<string, OvsdbDatum> columns)
     {
         var layout = schema.Layout;
+        if (columns is Row complete && complete.Uuid == uuid && complete.Layout.SameAs(layout) && Array.IndexOf(complete.RawValues, null) < 0)
+        {
+            // A parsed row with every column is kept as it is: a bulk write's echo would otherwise be built twice.
+            return complete;
+        }
+
         var values = new OvsdbDatum?[layout.Count];
         if (columns is Row row && row.Layout.SameAs(layout))
         {
