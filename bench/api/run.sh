@@ -65,7 +65,9 @@ run_server() { # label database-url
       echo "| $label: list of 100 gateways (-c4) | $(measure 4 "$base/l2-gateways") |"
     fi
   done
+  measure 4 "$base/l2-gateways/$id" >/dev/null   # warm-up
   echo "| $label: show (-c4) | $(measure 4 "$base/l2-gateways/$id") |"
+  measure 4 "$base/l2-gateways?limit=1" >/dev/null   # warm-up
   echo "| $label: ?limit=1 over 200 gateways (-c4) | $(measure 4 "$base/l2-gateways?limit=1") |"
   echo "| $label: sequential create (-c1) | $(measure 1 "$base/l2-gateways" bench/api/create.lua) |"
   kill $pid; wait $pid 2>/dev/null || true
