@@ -35,7 +35,12 @@ internal sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportEx
     public BatchedConsoleLoggerProvider(IOptionsMonitor<ConsoleLoggerOptions> options, IEnumerable<ConsoleFormatter> formatters)
     {
         this.options = options;
-        this.formatters = formatters.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
+        this.formatters = new Dictionary<string, ConsoleFormatter>(StringComparer.OrdinalIgnoreCase);
+        foreach (var formatter in formatters)
+        {
+            // The first of a name wins, as in the framework's provider.
+            this.formatters.TryAdd(formatter.Name, formatter);
+        }
 
         // The console's encoding has no preamble (a file at position 0 would otherwise get one).
         stdout = new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 64 * 1024);
