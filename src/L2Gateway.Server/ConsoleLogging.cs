@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -42,6 +43,15 @@ public static class ConsoleLogging
                 c.UseUtcTimestamp = true;
             });
         }
+
+        // The same provider's formatters and options, its lines written in batches (BatchedConsoleLogger.cs).
+        var framework = logging.Services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList();
+        foreach (var descriptor in framework)
+        {
+            logging.Services.Remove(descriptor);
+        }
+
+        logging.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, BatchedConsoleLoggerProvider>());
 
         // ASP.NET Core's per-request scope would carry its own connection-based RequestId beside the product's
         // req-UUID (RequestId.cs); its request start/finish lines are below Warning anyway.

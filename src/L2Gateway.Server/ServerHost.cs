@@ -26,7 +26,7 @@ public sealed class ConfigurationException(string message) : Exception(message)
 }
 
 /// <summary>Builds and runs the API server from <see cref="ServerOptions"/>.</summary>
-public static class ServerHost
+public static partial class ServerHost
 {
     public static IPEndPoint ParseBind(string bind)
     {
@@ -139,24 +139,11 @@ public static class ServerHost
         app.Use(async (http, next) =>
         {
             var started = Stopwatch.GetTimestamp();
-            await Http.HandleErrorsAsync(
-                http,
-                async h =>
-                {
-                    // Version discovery stays open, as Neutron's does, and so do probes, scrapes (docs/operations.md) and
-                    // the dashboard's page (its data does not); what Neutron answers (proxy mode), Neutron authenticates;
-                    // everything else needs an identity.
-                    h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path)
-                        || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path) || OpenStack.NeutronProxy.AuthenticatedByNeutron(h)
-                        ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
-                        : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
-                    await next(h);
-                },
-                requests);
+            await Http.HandleErrorsAsync(http, (next, keystone), static (h, s) => IdentifyThenAsync(h, s.next, s.keystone), requests);
             // Probes and scrapes come every few seconds: out of the access log unless debugging.
-            requests.Log(
+            AccessLine(
+                requests,
                 Health.IsOpen(http.Request.Path) ? LogLevel.Debug : LogLevel.Information,
-                "{Method} {Path}{Query} {Status} {Elapsed:F1} ms",
                 http.Request.Method,
                 http.Request.Path.Value,
                 http.Request.QueryString.Value,
@@ -174,6 +161,18 @@ public static class ServerHost
         Dashboard.DashboardEndpoints.Map(app);
         app.MapFallback(() => Http.Json(Http.Error("HTTPNotFound", "The resource could not be found."), StatusCodes.Status404NotFound));
         return app;
+    }
+
+    private static async Task IdentifyThenAsync(HttpContext h, RequestDelegate next, KeystoneAuth? keystone)
+    {
+        // Version discovery stays open, as Neutron's does, and so do probes, scrapes (docs/operations.md) and
+        // the dashboard's page (its data does not); what Neutron answers (proxy mode), Neutron authenticates;
+        // everything else needs an identity.
+        h.Items[typeof(RequestContext)] = keystone is null || h.Request.Path == "/" || Health.IsOpen(h.Request.Path)
+            || Dashboard.DashboardEndpoints.IsOpen(h.Request.Path) || OpenStack.NeutronProxy.AuthenticatedByNeutron(h)
+            ? RequestContext.FromNoAuthHeaders(keystone is null ? h.Request.Headers : new HeaderDictionary { ["X-Roles"] = "reader" })
+            : await keystone.AuthenticateAsync(h.Request.Headers["X-Auth-Token"].FirstOrDefault(), h.RequestAborted);
+        await next(h);
     }
 
     /// <summary>Applies migrations when configured to, then starts listening.</summary>

@@ -285,13 +285,14 @@ public static class Http
         new() { ["NeutronError"] = new JsonObject { ["type"] = type, ["message"] = message, ["detail"] = "" } };
 
     /// <summary>Every failure leaves as a Neutron error body; nothing leaks a stack trace.</summary>
-    public static async Task HandleErrorsAsync(HttpContext http, RequestDelegate next, ILogger logger)
+    /// <remarks><paramref name="state"/> goes to <paramref name="next"/>, so that a static lambda needs no closure per request.</remarks>
+    public static async Task HandleErrorsAsync<TState>(HttpContext http, TState state, Func<HttpContext, TState, Task> next, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(next);
         try
         {
-            await next(http);
+            await next(http, state);
         }
         catch (L2GatewayException e)
         {

@@ -118,7 +118,7 @@ public sealed class Policy
 
     /// <summary>Whether the caller may act on a resource of <paramref name="targetProject"/>.</summary>
     public bool Check(string action, RequestContext caller, string targetProject) =>
-        Check(action, caller, new Dictionary<string, string>(StringComparer.Ordinal) { ["project_id"] = targetProject, ["tenant_id"] = targetProject });
+        Check(action, caller, new ProjectTarget(targetProject));
 
     /// <summary>
     /// Whether rule <paramref name="action"/> lets the caller act on a resource with attributes
@@ -134,37 +134,12 @@ public sealed class Policy
             throw new InvalidOperationException($"policy rule '{action}' has no default: every rule the server checks must have one");
         }
 
-        return rule.Allows(new PolicyScope(Credentials(caller), target, rules));
+        return rule.Allows(new PolicyScope(caller, target, rules));
     }
 
     /// <summary>Whether the caller sees every project's resources, or only their own.</summary>
     public bool SeesAllProjects(string action, RequestContext caller) =>
         Check(action, caller, "\u0000no-such-project\u0000");
-
-    /// <summary>
-    /// The caller as oslo.policy's generic checks see it. A caller without a project has no <c>project_id</c> at all,
-    /// so that it owns nothing (not even resources without a project).
-    /// </summary>
-    private static Dictionary<string, object> Credentials(RequestContext caller)
-    {
-        var credentials = new Dictionary<string, object>(StringComparer.Ordinal)
-        {
-            ["roles"] = caller.Roles,
-            ["is_admin"] = caller.IsAdmin,
-        };
-        if (caller.ProjectId.Length > 0)
-        {
-            credentials["project_id"] = caller.ProjectId;
-            credentials["tenant_id"] = caller.ProjectId;
-        }
-
-        if (caller.UserId.Length > 0)
-        {
-            credentials["user_id"] = caller.UserId;
-        }
-
-        return credentials;
-    }
 
     /// <summary>A rule that reaches itself through <c>rule:</c> references would never finish: refused at load.</summary>
     private void RefuseCycles()
@@ -196,5 +171,36 @@ public sealed class Policy
         {
             Visit(name);
         }
+    }
+
+    /// <summary>
+    /// The attributes <c>project_id</c> and <c>tenant_id</c> of a resource, both its project: what a dictionary of the
+    /// two would hold, without building one per check.
+    /// </summary>
+    private sealed class ProjectTarget(string project) : IReadOnlyDictionary<string, string>
+    {
+        public int Count => 2;
+
+        public IEnumerable<string> Keys => ["project_id", "tenant_id"];
+
+        public IEnumerable<string> Values => [project, project];
+
+        public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key);
+
+        public bool ContainsKey(string key) => key is "project_id" or "tenant_id";
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value)
+        {
+            value = ContainsKey(key) ? project : null;
+            return value is not null;
+        }
+
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+        {
+            yield return KeyValuePair.Create("project_id", project);
+            yield return KeyValuePair.Create("tenant_id", project);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -4,13 +4,45 @@ using System.Text;
 namespace L2Gateway.Server.Api;
 
 /// <summary>
-/// What a check is evaluated against: the caller's credentials (<c>roles</c>, <c>project_id</c>, <c>tenant_id</c>,
-/// <c>user_id</c>, <c>is_admin</c>), the target resource's attributes, and the other rules for <c>rule:NAME</c>.
+/// What a check is evaluated against: the caller's credentials (<see cref="Credential"/>), the target resource's
+/// attributes, and the other rules for <c>rule:NAME</c>.
 /// </summary>
-internal sealed record PolicyScope(
-    IReadOnlyDictionary<string, object> Credentials,
+internal readonly record struct PolicyScope(
+    RequestContext Caller,
     IReadOnlyDictionary<string, string> Target,
-    IReadOnlyDictionary<string, PolicyCheck> Rules);
+    IReadOnlyDictionary<string, PolicyCheck> Rules)
+{
+    private static readonly object True = true;
+    private static readonly object False = false;
+
+    /// <summary>
+    /// The caller's credential <paramref name="field"/> as oslo.policy's generic checks see it (<c>roles</c>,
+    /// <c>is_admin</c>, <c>project_id</c>, <c>tenant_id</c>, <c>user_id</c>); null when the caller has none. A caller
+    /// without a project has no <c>project_id</c> at all, so that it owns nothing (not even resources without a project).
+    /// </summary>
+    public object? Credential(string field) => field switch
+    {
+        "roles" => Caller.Roles,
+        "is_admin" => Caller.IsAdmin ? True : False,
+        "project_id" or "tenant_id" when Caller.ProjectId.Length > 0 => Caller.ProjectId,
+        "user_id" when Caller.UserId.Length > 0 => Caller.UserId,
+        _ => null,
+    };
+
+    /// <summary>Whether <paramref name="list"/> holds <paramref name="value"/>; a loop, so that no enumerator is allocated.</summary>
+    public static bool Holds(IReadOnlyList<string> list, string value, StringComparison comparison)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (string.Equals(list[i], value, comparison))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
 
 /// <summary>A parsed rule: a tree of checks, built once when the policy loads and evaluated per request.</summary>
 internal abstract class PolicyCheck
@@ -52,7 +84,18 @@ internal sealed class NotCheck(PolicyCheck inner) : PolicyCheck
 
 internal sealed class AndCheck(IReadOnlyList<PolicyCheck> all) : PolicyCheck
 {
-    public override bool Allows(PolicyScope scope) => all.All(c => c.Allows(scope));
+    public override bool Allows(PolicyScope scope)
+    {
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (!all[i].Allows(scope))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public override IEnumerable<string> References() => all.SelectMany(c => c.References());
 
@@ -61,7 +104,18 @@ internal sealed class AndCheck(IReadOnlyList<PolicyCheck> all) : PolicyCheck
 
 internal sealed class OrCheck(IReadOnlyList<PolicyCheck> any) : PolicyCheck
 {
-    public override bool Allows(PolicyScope scope) => any.Any(c => c.Allows(scope));
+    public override bool Allows(PolicyScope scope)
+    {
+        for (var i = 0; i < any.Count; i++)
+        {
+            if (any[i].Allows(scope))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public override IEnumerable<string> References() => any.SelectMany(c => c.References());
 
@@ -83,8 +137,7 @@ internal sealed class RoleCheck(PolicyTemplate role) : PolicyCheck
 {
     public override bool Allows(PolicyScope scope) =>
         role.Substitute(scope.Target) is { } name
-        && scope.Credentials.GetValueOrDefault("roles") is IReadOnlyList<string> roles
-        && roles.Contains(name, StringComparer.OrdinalIgnoreCase);
+        && PolicyScope.Holds(scope.Caller.Roles, name, StringComparison.OrdinalIgnoreCase);
 
     public override string ToString() => $"role:{role}";
 }
@@ -108,11 +161,11 @@ internal sealed class GenericCheck(string field, string? constant, PolicyTemplat
             return match == constant;
         }
 
-        return scope.Credentials.GetValueOrDefault(field) switch
+        return scope.Credential(field) switch
         {
             string s => s == match,
             bool b => (b ? "True" : "False") == match,
-            IReadOnlyList<string> list => list.Contains(match, StringComparer.Ordinal),
+            IReadOnlyList<string> list => PolicyScope.Holds(list, match, StringComparison.Ordinal),
             _ => false,
         };
     }

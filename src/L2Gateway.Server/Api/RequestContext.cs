@@ -12,11 +12,17 @@ public sealed record RequestContext(string ProjectId, IReadOnlyList<string> Role
     public static RequestContext FromNoAuthHeaders(IHeaderDictionary headers)
     {
         ArgumentNullException.ThrowIfNull(headers);
-        var project = headers["X-Project-Id"].FirstOrDefault() ?? headers["X-Tenant-Id"].FirstOrDefault() ?? "";
-        var rolesHeader = headers["X-Roles"].FirstOrDefault();
+        var project = First(headers, "X-Project-Id") ?? First(headers, "X-Tenant-Id") ?? "";
+        var rolesHeader = First(headers, "X-Roles");
         IReadOnlyList<string> roles = string.IsNullOrWhiteSpace(rolesHeader)
-            ? ["admin"]
+            ? AdminOnly
             : [.. rolesHeader.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-        return new RequestContext(project.Trim(), roles, headers["X-User-Id"].FirstOrDefault() ?? "");
+        return new RequestContext(project.Trim(), roles, First(headers, "X-User-Id") ?? "");
     }
+
+    private static readonly IReadOnlyList<string> AdminOnly = Array.AsReadOnly(new[] { "admin" });
+
+    /// <summary>The header's first value; unlike LINQ's FirstOrDefault, without boxing the StringValues.</summary>
+    private static string? First(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 }

@@ -20,17 +20,32 @@ public static class RequestId
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("L2Gateway.Api");
         return app.Use(async (http, next) =>
         {
-            var id = "req-" + Guid.NewGuid().ToString("D");
+            var id = NewId();
             http.Items[Key] = id;
-            http.Response.OnStarting(() =>
-            {
-                http.Response.Headers.TryAdd(Header, id);
-                return Task.CompletedTask;
-            });
-            using (logger.BeginScope("{RequestId}", id))
+            http.Response.OnStarting(AddHeader, http);
+            using (Scope(logger, id))
             {
                 await next(http);
             }
         });
     }
+
+    // The same scope state as BeginScope("{RequestId}", id), without parsing the template and boxing per request.
+    private static readonly Func<ILogger, string, IDisposable?> Scope = LoggerMessage.DefineScope<string>("{RequestId}");
+
+    private static readonly Func<object, Task> AddHeader = static state =>
+    {
+        var http = (HttpContext)state;
+        http.Response.Headers.TryAdd(Header, (string)http.Items[Key]!);
+        return Task.CompletedTask;
+    };
+
+    private const string Prefix = "req-";
+
+    /// <summary><c>req-</c> and a new UUID, in one string.</summary>
+    private static string NewId() => string.Create(Prefix.Length + 36, Guid.NewGuid(), static (chars, guid) =>
+    {
+        Prefix.CopyTo(chars);
+        guid.TryFormat(chars[Prefix.Length..], out _, "D");
+    });
 }
