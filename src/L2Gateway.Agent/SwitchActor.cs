@@ -84,6 +84,7 @@ public sealed class SwitchActor : IAsyncDisposable
     private bool statusChanged;
     private int writtenSinceConverged;
     private bool collectDue;
+    private long changedSinceCollected;
 
     // Published by the loop for readers on other threads.
     private volatile SwitchStatus status = SwitchStatus.Initial;
@@ -209,13 +210,10 @@ public sealed class SwitchActor : IAsyncDisposable
                 // The periodic pass is for a quiet switch: it comes after an interval without events, so that
                 // the minute's sweep never lands in the middle of a burst of work.
                 periodic?.Change(periodicInterval, Timeout.InfiniteTimeSpan);
+                CollectIfDue();
                 Reconcile();
                 Publish();
-                if (collectDue)
-                {
-                    collectDue = false;
-                    Collect();
-                }
+                CollectIfDue();
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -229,6 +227,8 @@ public sealed class SwitchActor : IAsyncDisposable
         {
             case SwitchEvent.ReplicaChanged changed:
                 index.Apply(changed.Change);
+                changedSinceCollected += changed.Change.Changes.Count;
+                collectDue |= changedSinceCollected > LargeTransaction;
                 passDue = true;
                 statusChanged = true; // the inventory may have changed
                 if (echo is not null && echo.Rows.ShownIn(changed.Change.Snapshot))
@@ -519,7 +519,7 @@ public sealed class SwitchActor : IAsyncDisposable
             }
 
             applied = revisions;
-            collectDue = writtenSinceConverged > LargeTransaction;
+            collectDue |= writtenSinceConverged > LargeTransaction;
             writtenSinceConverged = 0;
             metrics.PassDone(time.GetElapsedTime(started));
             return;
@@ -604,17 +604,26 @@ public sealed class SwitchActor : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a bulk (re)programming has converged: it left hundreds of MB of garbage (the transaction, its JSON, the
-    /// monitor's echo of it, the old snapshots) that a quiet agent would otherwise keep mapped: 408-445 MiB steady
-    /// at 100,000 MACs without this, 190-200 MiB with it (bench/RESULTS.md). Collected here, at the top of the
-    /// loop, where nothing of the pass is reachable any more.
+    /// Collects garbage after bulk work, once no transaction is in flight: when the replica changed by more rows
+    /// than a large transaction (the echo of a bulk write, a resync that dropped every row of a wiped switch), before
+    /// the pass that follows; and when a bulk write has converged. Bulk work leaves hundreds of MB of garbage (the
+    /// transaction, its JSON, the monitor's echo of it, the old snapshots) that the next pass would otherwise build on
+    /// and a quiet agent would keep mapped: 408-445 MiB steady at 100,000 MACs without the collection at convergence,
+    /// 190-200 MiB with it (bench/RESULTS.md). Called at the top of the loop, where nothing of a pass is reachable.
     /// </summary>
-    private void Collect()
+    private void CollectIfDue()
     {
+        if (!collectDue || inFlight is not null || echo is not null)
+        {
+            return;
+        }
+
+        collectDue = false;
+        changedSinceCollected = 0;
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         logger.LogDebug(
-            "{Switch}: after a bulk write: managed heap {Heap} MiB, process working set {WorkingSet} MiB",
+            "{Switch}: collected after bulk work: managed heap {Heap} MiB, process working set {WorkingSet} MiB",
             Host.Name,
             GC.GetGCMemoryInfo().HeapSizeBytes >> 20,
             Environment.WorkingSet >> 20);
