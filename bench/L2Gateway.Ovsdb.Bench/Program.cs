@@ -405,6 +405,11 @@ internal static class FramingBench
             var py = Server.Run("/usr/bin/python3", script, file).Trim().Split(' ');
             var pySeconds = double.Parse(py[2], CultureInfo.InvariantCulture);
             Console.WriteLine($"  python3 ovs.jsonrpc.Connection.recv ({py[3]} parser): {data.Length / 1024.0 / 1024 / pySeconds,8:F1} MiB/s  ({py[0]} messages, stopped on {py[4]})");
+
+            // The same messages to typed rows, as the C# one pass gives them: the library's own Datum per column.
+            var typed = Server.Run("/usr/bin/python3", script, file, "4096", "/usr/share/openvswitch/vtep.ovsschema").Trim().Split(' ');
+            var typedSeconds = double.Parse(typed[2], CultureInfo.InvariantCulture);
+            Console.WriteLine($"  python3 recv + ovs.db.data.Datum per column (typed rows): {data.Length / 1024.0 / 1024 / typedSeconds,8:F1} MiB/s  ({typed[0]} messages, stopped on {typed[4]})");
             File.Delete(file);
         }
     }
