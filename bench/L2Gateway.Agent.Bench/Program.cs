@@ -550,7 +550,6 @@ static async Task ReconvergeAsync(int networks, int portsPerNetwork)
     await lab.ConnectAllAsync(gw, nets);
     using var agent = lab.StartAgent();
     var started = DateTimeOffset.UtcNow;
-    var last = Lab.Mac(networks - 1, portsPerNetwork - 1);
 
     // The switch is not asked (a select over 100,000 rows every few ms slows the very switch it measures): its
     // database file is read as it grows, and the time is the commit time of the transaction that completed the rows.
