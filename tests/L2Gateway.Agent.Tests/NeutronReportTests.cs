@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using L2Gateway.OpenStack.Messaging;
 using L2Gateway.Testing;
@@ -53,7 +54,11 @@ public sealed class NeutronReportTests
     public async Task Reports_at_start_then_every_report_interval_on_its_clock()
     {
         var host = UniqueHost();
-        var clock = new ManualClock(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
+        // Neutron drops a report stamped before neutron-server started (a stale message, answered with nothing), so
+        // the manual clock starts at the real time, on a whole second just ahead of it.
+        var now = DateTimeOffset.UtcNow;
+        var start = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero).AddSeconds(1);
+        var clock = new ManualClock(start);
         await using var copies = await LabQueue.BindAsync(("neutron", NeutronAgentIdentity.Topic));
         using var sw = new SwitchDb("tor-r1", "192.0.2.51");
         await using var server = await Controller.StartAsync();
@@ -80,8 +85,8 @@ public sealed class NeutronReportTests
             Assert.Equal("alive", await reported.Task.WaitAsync(TimeSpan.FromSeconds(60)));
             var second = await NextReportAsync(copies, host);
 
-            Assert.Equal("2026-12-02T12:00:00.000000", (string)first["args"]!["time"]!);
-            Assert.Equal("2026-12-02T12:00:30.000000", (string)second["args"]!["time"]!);
+            Assert.Equal(start.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + ".000000", (string)first["args"]!["time"]!);
+            Assert.Equal(start.AddSeconds(30).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + ".000000", (string)second["args"]!["time"]!);
             var state = first["args"]!["agent_state"]!["agent_state"]!;
             Assert.True((bool)state["start_flag"]!);
             Assert.Equal(["tor-r1"], state["configurations"]!["switches"]!.AsArray().Select(s => (string)s!));
