@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using L2Gateway.Ovsdb;
 using L2Gateway.Ovsdb.Data;
 using L2Gateway.Ovsdb.Operations;
@@ -383,12 +384,14 @@ internal static class FramingBench
             await File.WriteAllBytesAsync(file, data);
             Console.WriteLine($"stream: {messages:N0} update2 notifications (10 Ucast_Macs_Remote inserts each), {data.Length / 1024.0 / 1024:F1} MiB, {(ascii ? "ASCII only" : "one non-ASCII string per message")}");
 
+            var tokensOnly = new List<double>();
             var splitOnly = new List<double>();
             var parsed = new List<double>();
             var onePass = new List<double>();
             var generic = new List<double>();
             for (var round = 0; round < 6; round++)
             {
+                tokensOnly.Add(TokensOnly(data, messages));
                 splitOnly.Add(SplitOnly(data, messages));
                 parsed.Add(await ReaderAsync(data, messages));
                 onePass.Add(await OnePassAsync(data, messages));
@@ -396,10 +399,11 @@ internal static class FramingBench
             }
 
             double Mbps(IEnumerable<double> seconds) => data.Length / 1024.0 / 1024 / seconds.Skip(1).Order().ElementAt(2);
+            Console.WriteLine($"  C# Utf8JsonReader tokens only, no rows (the ceiling of any one-pass parser): {Mbps(tokensOnly),8:F0} MiB/s");
             Console.WriteLine($"  C# JsonMessageSplitter only:                  {Mbps(splitOnly),8:F0} MiB/s");
             Console.WriteLine($"  C# JsonRpcReader (PipeReader, split + parse): {Mbps(parsed),8:F0} MiB/s  ({messages} messages)");
             Console.WriteLine($"  C# before: split, JsonDocument, then TableUpdates.Parse:      {Mbps(generic),8:F0} MiB/s");
-            Console.WriteLine($"  C# JsonRpcReader, monitor traffic in one pass to TableUpdates: {Mbps(onePass),8:F0} MiB/s");
+            Console.WriteLine($"  C# JsonRpcReader, monitor traffic in one pass (framing included) to TableUpdates: {Mbps(onePass),8:F0} MiB/s");
 
             var script = Path.Combine(AppContext.BaseDirectory, "ovs_jsonrpc_parse.py");
             var py = Server.Run("/usr/bin/python3", script, file).Trim().Split(' ');
@@ -442,6 +446,23 @@ internal static class FramingBench
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
+    /// <summary>One Utf8JsonReader over the whole stream reading every token and building nothing: what parsing costs before any row exists.</summary>
+    private static double TokensOnly(byte[] data, int expected)
+    {
+        var sw = Stopwatch.StartNew();
+        var reader = new Utf8JsonReader(data, new JsonReaderOptions { AllowMultipleValues = true });
+        var count = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
+            {
+                count++;
+            }
+        }
+
+        return count == expected ? sw.Elapsed.TotalSeconds : throw new InvalidOperationException($"read {count} != {expected}");
+    }
+
     private static double SplitOnly(byte[] data, int expected)
     {
         var sw = Stopwatch.StartNew();
@@ -474,7 +495,7 @@ internal static class FramingBench
         public MonitorContext? ByRequestId(long requestId) => null;
     }
 
-    /// <summary>What the client's read loop does now: split, then the monitor's notification straight into typed rows (more work than Python's dicts).</summary>
+    /// <summary>What the client's read loop does now: monitor traffic parsed straight into typed rows by a reader that also finds where each message ends (more work than Python's dicts).</summary>
     private static async Task<double> OnePassAsync(byte[] data, int expected)
     {
         var monitors = new Monitors();

@@ -279,21 +279,35 @@ public class MonitorParserTests
     [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":[\"set\",[1],2]}}}}]", "not an OVSDB atom")]
     [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":\"\\uZZZZ\"}}}}]", "invalid JSON")]
     [InlineData("[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\" \"a\"}}}}]", "invalid JSON")]
-    public void Malformed_updates_raise_the_protocol_exception_with_the_reason(string parameters, string reason)
+    public async Task Malformed_updates_raise_the_protocol_exception_with_the_reason(string parameters, string reason)
     {
         var message = $"{{\"id\":null,\"method\":\"update2\",\"params\":{parameters}}}";
         var ex = Assert.Throws<OvsdbProtocolException>(() => MonitorMessageParser.TryParse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(message)), Monitors));
         Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+
+        // The read loop, whole or in pieces: the same error, after the well-formed message before it.
+        foreach (var chunk in new[] { 1 << 20, 1, 7 })
+        {
+            var stream = new ChunkedStream(Encoding.UTF8.GetBytes(Update2Text + message), [chunk]);
+            var reader = new JsonRpcReader(PipeReader.Create(stream), 1 << 20, Monitors);
+            Assert.NotNull((await reader.ReadAsync())!.Update);
+            var fromReader = await Assert.ThrowsAsync<OvsdbProtocolException>(async () => await reader.ReadAsync());
+            Assert.Equal(ex.Message, fromReader.Message);
+        }
     }
 
     [Fact]
-    public void Invalid_utf8_anywhere_is_a_protocol_error_even_in_a_column_that_is_skipped()
+    public async Task Invalid_utf8_anywhere_is_a_protocol_error_even_in_a_column_that_is_skipped()
     {
         byte[] bytes = [.. "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"no_such_column\":\"a"u8, 0xE6, 0xBC, .. "\"}}}}]}"u8];
         for (var cut = 1; cut < bytes.Length; cut++)
         {
             var ex = Assert.Throws<OvsdbProtocolException>(() => MonitorMessageParser.TryParse(Segmented(bytes, [cut]), Monitors));
             Assert.Contains("UTF-8", ex.Message, StringComparison.Ordinal);
+
+            var reader = new JsonRpcReader(PipeReader.Create(new ChunkedStream(bytes, [cut])), 1 << 20, Monitors);
+            var fromReader = await Assert.ThrowsAsync<OvsdbProtocolException>(async () => await reader.ReadAsync());
+            Assert.Contains("UTF-8", fromReader.Message, StringComparison.Ordinal);
         }
 
         // The same character whole, cut at every byte: valid.
@@ -340,5 +354,107 @@ public class MonitorParserTests
         var message = $"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{{\"Ucast_Macs_Remote\":{{\"{Guid.NewGuid()}\":{{\"insert\":{{\"logical_switch\":{ls}}}}},\"{Guid.NewGuid()}\":{{\"insert\":{{\"logical_switch\":{ls}}}}}}}}}]}}";
         var rows = OnePass(message, []).Updates.Tables["Ucast_Macs_Remote"];
         Assert.Same(((Row)rows[0].New!)["logical_switch"], ((Row)rows[1].New!)["logical_switch"]);
+    }
+
+    private const string Update2Text = "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{}]}";
+
+    [Fact]
+    public async Task The_read_loop_takes_a_stream_cut_anywhere_as_the_generic_path_does()
+    {
+        // Monitor traffic the read loop frames with the JSON reader itself, mixed with messages it leaves to the splitter.
+        string[] others = ["{\"id\":\"echo\",\"result\":[],\"error\":null}", "{\"id\":7,\"result\":{\"a\":[1,2]},\"error\":null}", "{\"id\":null,\"method\":\"locked\",\"params\":[\"l\"]}", "{\"id\":2,\"result\":null,\"error\":{\"error\":\"e\"}}"];
+        var genMessage = Gen.Select(Gen.Int[0, 6], GenTableUpdates(false), GenTableUpdates(true), Gen.Int[0, others.Length - 1]).Select((kind, v1, v2, other) => kind switch
+        {
+            0 => $"{{\"id\":null,\"method\":\"update\",\"params\":[\"m1\",{v1}]}}",
+            1 => $"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{v2}]}}",
+            2 => $"{{\"id\":null,\"method\":\"update3\",\"params\":[\"m3\",\"1b3c\",{v2}]}}",
+            3 => $"{{\"id\":1,\"result\":{v1},\"error\":null}}",
+            4 => $"{{\"id\":3,\"result\":[true,\"00000000-0000-0000-0000-000000000000\",{v2}],\"error\":null}}",
+            _ => others[other],
+        });
+        var gen = Gen.Select(Gen.Select(genMessage, Gen.OneOf(Gen.Const(""), Gen.Const(" "), Gen.Const("\n"))).Array[1, 6], Gen.Int[1, 300].Array[1, 6]);
+        await gen.SampleAsync(async (messages, cuts) =>
+        {
+            var bytes = Encoding.UTF8.GetBytes(string.Concat(messages.Select(m => m.Item1 + m.Item2)));
+            var reader = new JsonRpcReader(PipeReader.Create(new ChunkedStream(bytes, cuts)), 1 << 20, Monitors);
+            foreach (var (text, _) in messages)
+            {
+                var read = await reader.ReadAsync();
+                Assert.NotNull(read);
+                Assert.Equal(Encoding.UTF8.GetByteCount(text), reader.LastMessageLength);
+                var generic = JsonRpcMessage.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(text)));
+                if (read.Update is not { } update)
+                {
+                    Assert.Equal(generic.Kind, read.Kind);
+                    Assert.Equal(generic.Method, read.Method);
+                    continue;
+                }
+
+                var (version2, updates) = generic.Method switch
+                {
+                    "update" => (false, generic.Params[1]),
+                    "update2" => (true, generic.Params[1]),
+                    "update3" => (true, generic.Params[2]),
+                    _ => update.Method == MonitorMethod.Monitor ? (false, generic.Result) : (true, generic.Result[2]),
+                };
+                AssertSame(TableUpdates.Parse(updates, Schema, version2, initial: generic.Method is null), update.Updates);
+            }
+
+            Assert.Null(await reader.ReadAsync());
+        }, iter: 300);
+    }
+
+    [Fact]
+    public async Task One_connection_shares_a_uuid_value_across_messages()
+    {
+        var ls = "[\"uuid\",\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\"]";
+        string Insert() => $"{{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{{\"Ucast_Macs_Remote\":{{\"{Guid.NewGuid()}\":{{\"insert\":{{\"logical_switch\":{ls}}}}}}}}}]}}";
+        var reader = new JsonRpcReader(PipeReader.Create(new ChunkedStream(Encoding.UTF8.GetBytes(Insert() + Insert()), [50])), 1 << 20, Monitors);
+
+        var first = (Row)(await reader.ReadAsync())!.Update!.Updates.Tables["Ucast_Macs_Remote"][0].New!;
+        var second = (Row)(await reader.ReadAsync())!.Update!.Updates.Tables["Ucast_Macs_Remote"][0].New!;
+
+        Assert.Same(first["logical_switch"], second["logical_switch"]);
+    }
+
+    /// <summary>A stream that hands its bytes over in reads of the given sizes, as a socket may.</summary>
+    private sealed class ChunkedStream(byte[] bytes, int[] cuts) : Stream
+    {
+        private int _position;
+        private int _next;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => bytes.Length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(Math.Min(buffer.Length, Math.Max(1, cuts[_next++ % cuts.Length])), bytes.Length - _position);
+            bytes.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

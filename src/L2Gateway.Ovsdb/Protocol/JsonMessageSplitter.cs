@@ -146,7 +146,7 @@ public sealed class JsonMessageSplitter
     private OvsdbProtocolException TooLarge(long size) =>
         new($"JSON-RPC message exceeds the maximum size of {MaxMessageSize} bytes (at least {size} bytes)");
 
-    private static ReadOnlySequence<byte> SkipWhitespace(ReadOnlySequence<byte> buffer)
+    internal static ReadOnlySequence<byte> SkipWhitespace(ReadOnlySequence<byte> buffer)
     {
         long skip = 0;
         foreach (var memory in buffer)

@@ -8,6 +8,7 @@ public sealed class JsonRpcReader
     private readonly PipeReader _reader;
     private readonly JsonMessageSplitter _splitter;
     private readonly IMonitorLookup? _monitors;
+    private readonly UuidDatumCache _uuids = new();
 
     /// <summary>Reads from <paramref name="reader"/>; a message longer than <paramref name="maxMessageSize"/> bytes is a protocol error.</summary>
     public JsonRpcReader(PipeReader reader, long maxMessageSize)
@@ -33,13 +34,21 @@ public sealed class JsonRpcReader
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
+            if (_monitors is not null && !_splitter.HasPartialMessage
+                && MonitorMessageParser.TryParseFirst(ref buffer, _monitors, _uuids, _splitter.MaxMessageSize, out var update, out var length))
+            {
+                LastMessageLength = length;
+                _reader.AdvanceTo(buffer.Start);
+                return update;
+            }
+
             if (_splitter.TryReadMessage(ref buffer, out var message))
             {
                 JsonRpcMessage parsed;
                 LastMessageLength = message.Length;
                 try
                 {
-                    parsed = (_monitors is null ? null : MonitorMessageParser.TryParse(message, _monitors)) ?? JsonRpcMessage.Parse(message);
+                    parsed = (_monitors is null ? null : MonitorMessageParser.TryParse(message, _monitors, _uuids)) ?? JsonRpcMessage.Parse(message);
                 }
                 finally
                 {

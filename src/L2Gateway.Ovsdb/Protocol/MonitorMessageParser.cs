@@ -36,13 +36,13 @@ internal static class MonitorMessageParser
     private static readonly JsonReaderOptions Options = new() { MaxDepth = 512 };
 
     /// <summary>The parsed message, or null when it is not monitor traffic this parser takes. Malformed input raises <see cref="OvsdbProtocolException"/>.</summary>
-    public static JsonRpcMessage? TryParse(ReadOnlySequence<byte> utf8, IMonitorLookup monitors)
+    public static JsonRpcMessage? TryParse(ReadOnlySequence<byte> utf8, IMonitorLookup monitors, UuidDatumCache? uuids = null)
     {
         try
         {
             var reader = new Utf8JsonReader(utf8, Options);
-            var message = TryParse(ref reader, monitors);
-            if (message is null)
+            var message = TryParse(ref reader, monitors, uuids ?? new UuidDatumCache());
+            if (message is null || reader.Read())
             {
                 return null;
             }
@@ -66,7 +66,50 @@ internal static class MonitorMessageParser
         }
     }
 
-    private static JsonRpcMessage? TryParse(ref Utf8JsonReader r, IMonitorLookup monitors)
+    /// <summary>
+    /// The fast path of the read loop: parses the monitor message at the front of <paramref name="buffered"/>, letting the
+    /// reader find where it ends, so that the bytes are scanned once. True, with <paramref name="buffered"/> moved past the
+    /// message, only for a complete, valid monitor message of at most <paramref name="maxMessageSize"/> bytes. Anything
+    /// else (a message not complete yet, other traffic, an error) is false, and the caller frames the message with the
+    /// splitter and parses it the way that raises the right error.
+    /// </summary>
+    public static bool TryParseFirst(ref ReadOnlySequence<byte> buffered, IMonitorLookup monitors, UuidDatumCache uuids, long maxMessageSize, out JsonRpcMessage? message, out long length)
+    {
+        message = null;
+        length = 0;
+        var start = JsonMessageSplitter.SkipWhitespace(buffered);
+        if (start.IsEmpty || start.FirstSpan[0] != (byte)'{')
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(start, isFinalBlock: false, new JsonReaderState(Options));
+            var parsed = TryParse(ref reader, monitors, uuids);
+            if (parsed is null || reader.BytesConsumed > maxMessageSize)
+            {
+                return false;
+            }
+
+            var bytes = start.Slice(0, reader.BytesConsumed);
+            if (!IsValidUtf8(bytes))
+            {
+                return false;
+            }
+
+            message = parsed;
+            length = bytes.Length;
+            buffered = start.Slice(bytes.End);
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or OvsdbProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private static JsonRpcMessage? TryParse(ref Utf8JsonReader r, IMonitorLookup monitors, UuidDatumCache uuids)
     {
         // ovsdb-server writes "id" first: {"id":null,"method":"update2","params":[...]} and {"id":7,"result":...,"error":null}.
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject || !ReadName(ref r, "id"u8) || !r.Read())
@@ -76,18 +119,18 @@ internal static class MonitorMessageParser
 
         if (r.TokenType == JsonTokenType.Null)
         {
-            return TryParseNotification(ref r, monitors);
+            return TryParseNotification(ref r, monitors, uuids);
         }
 
         if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var requestId) && monitors.ByRequestId(requestId) is { } monitor)
         {
-            return TryParseReply(ref r, requestId, monitor);
+            return TryParseReply(ref r, requestId, monitor, uuids);
         }
 
         return null;
     }
 
-    private static JsonRpcMessage? TryParseNotification(ref Utf8JsonReader r, IMonitorLookup monitors)
+    private static JsonRpcMessage? TryParseNotification(ref Utf8JsonReader r, IMonitorLookup monitors, UuidDatumCache uuids)
     {
         if (!ReadName(ref r, "method"u8) || !r.Read() || r.TokenType != JsonTokenType.String)
         {
@@ -130,7 +173,7 @@ internal static class MonitorMessageParser
         }
 
         r.Read();
-        var updates = ReadTableUpdates(ref r, monitor.Schema, method != "update", initial: false);
+        var updates = ReadTableUpdates(ref r, monitor.Schema, method != "update", initial: false, uuids);
         if (!r.Read() || r.TokenType != JsonTokenType.EndArray || !ReadEnd(ref r))
         {
             return null;
@@ -139,7 +182,7 @@ internal static class MonitorMessageParser
         return JsonRpcMessage.ForUpdate(method, new MonitorUpdate(monitor.Id, monitor.Method, false, false, lastTransactionId, updates));
     }
 
-    private static JsonRpcMessage? TryParseReply(ref Utf8JsonReader r, long requestId, MonitorContext monitor)
+    private static JsonRpcMessage? TryParseReply(ref Utf8JsonReader r, long requestId, MonitorContext monitor, UuidDatumCache uuids)
     {
         if (!ReadName(ref r, "result"u8) || !r.Read())
         {
@@ -163,7 +206,7 @@ internal static class MonitorMessageParser
 
             var lastTransactionId = r.GetString();
             r.Read();
-            var updates = ReadTableUpdates(ref r, monitor.Schema, version2: true, initial: true);
+            var updates = ReadTableUpdates(ref r, monitor.Schema, version2: true, initial: true, uuids);
             if (!r.Read() || r.TokenType != JsonTokenType.EndArray)
             {
                 return null;
@@ -178,7 +221,7 @@ internal static class MonitorMessageParser
                 return null;
             }
 
-            var updates = ReadTableUpdates(ref r, monitor.Schema, monitor.Method == MonitorMethod.MonitorCond, initial: true);
+            var updates = ReadTableUpdates(ref r, monitor.Schema, monitor.Method == MonitorMethod.MonitorCond, initial: true, uuids);
             update = new MonitorUpdate(monitor.Id, monitor.Method, true, false, null, updates);
         }
 
@@ -193,11 +236,20 @@ internal static class MonitorMessageParser
     private static bool ReadName(ref Utf8JsonReader r, ReadOnlySpan<byte> name) =>
         r.Read() && r.TokenType == JsonTokenType.PropertyName && r.ValueTextEquals(name);
 
-    /// <summary>The message's closing brace, and nothing after it.</summary>
-    private static bool ReadEnd(ref Utf8JsonReader r) => r.Read() && r.TokenType == JsonTokenType.EndObject && !r.Read();
+    /// <summary>The message's closing brace.</summary>
+    private static bool ReadEnd(ref Utf8JsonReader r) => r.Read() && r.TokenType == JsonTokenType.EndObject && r.CurrentDepth == 0;
+
+    /// <summary>Skips the current value; over bytes that end before the value does, that is an error the fast path falls back on.</summary>
+    private static void SkipValue(ref Utf8JsonReader r)
+    {
+        if (!r.TrySkip())
+        {
+            throw new OvsdbProtocolException("JSON-RPC message ends early");
+        }
+    }
 
     /// <summary>Reads a &lt;table-updates&gt; (or &lt;table-updates2&gt;) value; the reader is on its first token and ends on its last.</summary>
-    internal static TableUpdates ReadTableUpdates(ref Utf8JsonReader r, DatabaseSchema? schema, bool version2, bool initial)
+    internal static TableUpdates ReadTableUpdates(ref Utf8JsonReader r, DatabaseSchema? schema, bool version2, bool initial, UuidDatumCache uuids)
     {
         if (r.TokenType == JsonTokenType.Null)
         {
@@ -210,7 +262,6 @@ internal static class MonitorMessageParser
         }
 
         var tables = new Dictionary<string, IReadOnlyList<RowUpdate>>(StringComparer.Ordinal);
-        var interned = new Dictionary<Guid, OvsdbDatum>();
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             var name = r.GetString()!;
@@ -226,7 +277,7 @@ internal static class MonitorMessageParser
             {
                 var uuid = ReadUuid(ref r, "row-update key");
                 r.Read();
-                rows.Add(version2 ? ReadRowUpdate2(ref r, uuid, ts, interned) : ReadRowUpdate(ref r, uuid, ts, initial, interned));
+                rows.Add(version2 ? ReadRowUpdate2(ref r, uuid, ts, uuids) : ReadRowUpdate(ref r, uuid, ts, initial, uuids));
             }
 
             tables[name] = rows;
@@ -235,7 +286,7 @@ internal static class MonitorMessageParser
         return new TableUpdates(tables);
     }
 
-    private static RowUpdate ReadRowUpdate(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, bool initial, Dictionary<Guid, OvsdbDatum> interned)
+    private static RowUpdate ReadRowUpdate(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, bool initial, UuidDatumCache uuids)
     {
         if (r.TokenType != JsonTokenType.StartObject)
         {
@@ -250,7 +301,7 @@ internal static class MonitorMessageParser
             r.Read();
             if ((isOld || isNew) && r.TokenType == JsonTokenType.StartObject)
             {
-                var row = ReadRow(ref r, uuid, ts, interned);
+                var row = ReadRow(ref r, uuid, ts, uuids);
                 if (isOld)
                 {
                     old = row;
@@ -262,7 +313,7 @@ internal static class MonitorMessageParser
             }
             else
             {
-                r.Skip();
+                SkipValue(ref r);
             }
         }
 
@@ -275,7 +326,7 @@ internal static class MonitorMessageParser
         return new RowUpdate(uuid, kind, @new, old, NewIsDiff: false);
     }
 
-    private static RowUpdate ReadRowUpdate2(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, Dictionary<Guid, OvsdbDatum> interned)
+    private static RowUpdate ReadRowUpdate2(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, UuidDatumCache uuids)
     {
         if (r.TokenType != JsonTokenType.StartObject)
         {
@@ -289,7 +340,7 @@ internal static class MonitorMessageParser
             {
                 // As the generic parser does: the first of initial/insert/modify/delete counts.
                 r.Read();
-                r.Skip();
+                SkipValue(ref r);
                 continue;
             }
 
@@ -302,14 +353,14 @@ internal static class MonitorMessageParser
             switch (kind)
             {
                 case null:
-                    r.Skip();
+                    SkipValue(ref r);
                     break;
                 case RowUpdateKind.Delete:
-                    r.Skip();
+                    SkipValue(ref r);
                     update = new RowUpdate(uuid, RowUpdateKind.Delete, null, null, false);
                     break;
                 default:
-                    update = new RowUpdate(uuid, kind.Value, ReadRow(ref r, uuid, ts, interned), null, kind == RowUpdateKind.Modify);
+                    update = new RowUpdate(uuid, kind.Value, ReadRow(ref r, uuid, ts, uuids), null, kind == RowUpdateKind.Modify);
                     break;
             }
         }
@@ -321,14 +372,14 @@ internal static class MonitorMessageParser
     /// A &lt;row&gt;, as <see cref="TableUpdates.Parse"/> reads it: with a schema, a <see cref="Row"/> over the table's
     /// shared layout (columns the schema lacks are skipped), equal single-uuid values sharing one datum.
     /// </summary>
-    private static IReadOnlyDictionary<string, OvsdbDatum> ReadRow(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, Dictionary<Guid, OvsdbDatum> interned)
+    private static IReadOnlyDictionary<string, OvsdbDatum> ReadRow(ref Utf8JsonReader r, Guid uuid, TableSchema? ts, UuidDatumCache uuids)
     {
         if (ts is null)
         {
             var columns = new Dictionary<string, OvsdbDatum>(StringComparer.Ordinal);
             if (r.TokenType != JsonTokenType.StartObject)
             {
-                r.Skip();
+                SkipValue(ref r);
                 return columns;
             }
 
@@ -339,11 +390,11 @@ internal static class MonitorMessageParser
                 r.Read();
                 if (name is null)
                 {
-                    r.Skip();
+                    SkipValue(ref r);
                 }
                 else
                 {
-                    columns[name] = ReadDatum(ref r, null, null);
+                    columns[name] = ReadDatum(ref r, null, null, uuids);
                 }
             }
 
@@ -355,7 +406,7 @@ internal static class MonitorMessageParser
         var values = new OvsdbDatum?[layout.Count];
         if (r.TokenType != JsonTokenType.StartObject)
         {
-            r.Skip();
+            SkipValue(ref r);
             return new Row(uuid, layout, values);
         }
 
@@ -366,34 +417,20 @@ internal static class MonitorMessageParser
             r.Read();
             if (!known)
             {
-                r.Skip();
+                SkipValue(ref r);
                 continue;
             }
 
             hint = i + 1 == values.Length ? 0 : i + 1;
             var type = types[i].Type;
-            var datum = ReadDatum(ref r, type.Key.Kind, type.Value?.Kind);
-            if (datum.Count == 1 && !datum.IsMap && datum.Keys[0].Kind == AtomKind.Uuid)
-            {
-                var g = datum.Keys[0].AsUuid();
-                if (interned.TryGetValue(g, out var shared))
-                {
-                    datum = shared;
-                }
-                else
-                {
-                    interned[g] = datum;
-                }
-            }
-
-            values[i] = datum;
+            values[i] = ReadDatum(ref r, type.Key.Kind, type.Value?.Kind, uuids);
         }
 
         return new Row(uuid, layout, values);
     }
 
     /// <summary>A value in its wire form (see <see cref="OvsdbDatum.Parse"/>); the reader is on its first token and ends on its last.</summary>
-    internal static OvsdbDatum ReadDatum(ref Utf8JsonReader r, AtomKind? keyKind, AtomKind? valueKind)
+    internal static OvsdbDatum ReadDatum(ref Utf8JsonReader r, AtomKind? keyKind, AtomKind? valueKind, UuidDatumCache uuids)
     {
         if (r.TokenType != JsonTokenType.StartArray)
         {
@@ -409,7 +446,7 @@ internal static class MonitorMessageParser
         if (r.ValueTextEquals("uuid"u8))
         {
             var g = ReadUuidValue(ref r);
-            return r.Read() && r.TokenType == JsonTokenType.EndArray ? OvsdbDatum.Scalar(OvsdbAtom.Uuid(g)) : throw NotAnAtom(ref r, start);
+            return r.Read() && r.TokenType == JsonTokenType.EndArray ? uuids.Get(g) : throw NotAnAtom(ref r, start);
         }
 
         if (r.ValueTextEquals("set"u8))
@@ -429,7 +466,7 @@ internal static class MonitorMessageParser
                 var first = ReadAtom(ref r, keyKind);
                 if (!r.Read() || r.TokenType == JsonTokenType.EndArray)
                 {
-                    datum = OvsdbDatum.Scalar(first);
+                    datum = first.Kind == AtomKind.Uuid ? uuids.Get(first.AsUuid()) : OvsdbDatum.Scalar(first);
                 }
                 else
                 {
