@@ -28,6 +28,7 @@ public sealed class L2GatewayAgent : BackgroundService
     private readonly Lock sessionsLock = new();
     private readonly ILoggerFactory loggers;
     private readonly IMeterFactory? meters;
+    private readonly BulkWorkCollector collector;
     private ManagerListener? manager;
     private readonly SemaphoreSlim reportNow = new(0, int.MaxValue);
     private readonly DateTime startedAt = DateTime.UtcNow;
@@ -49,6 +50,7 @@ public sealed class L2GatewayAgent : BackgroundService
         this.loggers = loggers;
         this.meters = meters;
         logger = loggers.CreateLogger<L2GatewayAgent>();
+        collector = new BulkWorkCollector(loggers.CreateLogger<BulkWorkCollector>());
         if (bus is null && options.TransportUrl is not null)
         {
             bus = ownBus = new RabbitBus(options.TransportUrl, "l2gw-agent:" + options.Host, loggers);
@@ -116,7 +118,7 @@ public sealed class L2GatewayAgent : BackgroundService
             MaxReconnectAttempts = -1,
             Connect = connect,
         };
-        var session = new SwitchActor(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name), meters: meters);
+        var session = new SwitchActor(host, endpoint, replicaOptions, TimeSpan.FromSeconds(options.PeriodicInterval), loggers.CreateLogger("L2Gateway.Agent." + host.Name), meters: meters, collector: collector);
         session.Changed += OnSessionChanged;
         lock (sessionsLock)
         {
@@ -319,6 +321,7 @@ public sealed class L2GatewayAgent : BackgroundService
             await session.DisposeAsync();
         }
 
+        await collector.DisposeAsync();
         if (manager is not null)
         {
             await manager.DisposeAsync();
@@ -332,6 +335,8 @@ public sealed class L2GatewayAgent : BackgroundService
 
     public override void Dispose()
     {
+        // Its loop ends at once when cancelled; after StopAsync this is a no-op.
+        collector.DisposeAsync().AsTask().GetAwaiter().GetResult();
         server.Dispose();
         tokens?.Dispose();
         reportNow.Dispose();

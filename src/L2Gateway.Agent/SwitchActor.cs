@@ -58,6 +58,8 @@ public sealed class SwitchActor : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly CancellationToken stopping; // taken once: tasks that outlive DisposeAsync must not touch the disposed source
     private readonly OwnedTasks tasks;
+    private readonly BulkWorkCollector collector;
+    private readonly BulkWorkCollector? ownCollector;
     private Task? loop;
     private ITimer? periodic;
 
@@ -91,7 +93,8 @@ public sealed class SwitchActor : IAsyncDisposable
     private volatile OvsdbClient? publishedWriteClient;
 
     /// <param name="meters">Where the switch's metrics go (meter "L2Gateway.Agent"); none when null.</param>
-    public SwitchActor(OvsdbHost host, string endpoint, OvsdbReplicaOptions options, TimeSpan periodicInterval, ILogger logger, TimeProvider? timeProvider = null, IMeterFactory? meters = null)
+    /// <param name="collector">The agent's owner of forced collections, shared by its switches; the actor's own when null.</param>
+    public SwitchActor(OvsdbHost host, string endpoint, OvsdbReplicaOptions options, TimeSpan periodicInterval, ILogger logger, TimeProvider? timeProvider = null, IMeterFactory? meters = null, BulkWorkCollector? collector = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(options);
@@ -104,6 +107,8 @@ public sealed class SwitchActor : IAsyncDisposable
         metrics = new SwitchMetrics(AgentMetrics.For(meters), host.Name);
         stopping = stop.Token;
         tasks = new OwnedTasks(logger, host.Name);
+        ownCollector = collector is null ? new BulkWorkCollector(logger, time) : null;
+        this.collector = collector ?? ownCollector!;
         clientOptions = options.Client;
         ownWriteSession = options.Connect is null;
         lastSweep = time.GetTimestamp();
@@ -604,12 +609,13 @@ public sealed class SwitchActor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Collects garbage after bulk work, once no transaction is in flight: when the replica changed by more rows
-    /// than a large transaction (the echo of a bulk write, a resync that dropped every row of a wiped switch), before
-    /// the pass that follows; and when a bulk write has converged. Bulk work leaves hundreds of MB of garbage (the
+    /// Asks for a garbage collection after bulk work, once no transaction is in flight: when the replica changed by more
+    /// rows than a large transaction (the echo of a bulk write, a resync that dropped every row of a wiped switch),
+    /// before the pass that follows; and when a bulk write has converged. Bulk work leaves hundreds of MB of garbage (the
     /// transaction, its JSON, the monitor's echo of it, the old snapshots) that the next pass would otherwise build on
     /// and a quiet agent would keep mapped: 408-445 MiB steady at 100,000 MACs without the collection at convergence,
-    /// 190-200 MiB with it (bench/RESULTS.md). Called at the top of the loop, where nothing of a pass is reachable.
+    /// 190-200 MiB with it (bench/RESULTS.md). Asked at the top of the loop, where nothing of a pass is reachable; the
+    /// agent's <see cref="BulkWorkCollector"/> decides when, so that many switches at once cost one collection.
     /// </summary>
     private void CollectIfDue()
     {
@@ -620,13 +626,7 @@ public sealed class SwitchActor : IAsyncDisposable
 
         collectDue = false;
         changedSinceCollected = 0;
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        logger.LogDebug(
-            "{Switch}: collected after bulk work: managed heap {Heap} MiB, process working set {WorkingSet} MiB",
-            Host.Name,
-            GC.GetGCMemoryInfo().HeapSizeBytes >> 20,
-            Environment.WorkingSet >> 20);
+        collector.Request();
     }
 
     /// <summary>A pass failed: what it was about is no longer known, so compare everything after a pause.</summary>
@@ -695,6 +695,10 @@ public sealed class SwitchActor : IAsyncDisposable
         RetireWriteSession();
         await tasks.WhenAllAsync();
         await replica.DisposeAsync();
+        if (ownCollector is not null)
+        {
+            await ownCollector.DisposeAsync();
+        }
 
         // Sessions opened while stopping were posted to a loop that no longer reads.
         while (events.Reader.TryRead(out var e))
