@@ -107,19 +107,8 @@ internal sealed class Cloud : IAsyncDisposable
         return new Cloud(lab, answer.Headers.GetValues("X-Subject-Token").First());
     }
 
-    public async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpMethod method, string url, JsonNode? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(url));
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-
-        using var answer = await http.SendAsync(request);
-        var text = await answer.Content.ReadAsStringAsync();
-        return (answer.StatusCode, text.Length > 0 && text.TrimStart().StartsWith('{') ? JsonNode.Parse(text) : null);
-    }
+    public Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpMethod method, string url, JsonNode? body = null) =>
+        JsonExchange.SendAsync(http, method, new Uri(url), body);
 
     private async Task<JsonNode> ExpectAsync(HttpMethod method, string url, JsonNode? body, params HttpStatusCode[] ok)
     {
@@ -307,20 +296,8 @@ internal sealed class Product(Uri root, string token) : IDisposable
 {
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromMinutes(2) };
 
-    private async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(root, path));
-        request.Headers.Add("X-Auth-Token", token);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-
-        using var answer = await http.SendAsync(request);
-        var text = await answer.Content.ReadAsStringAsync();
-        return (answer.StatusCode, text.Length > 0 && text.TrimStart().StartsWith('{') ? JsonNode.Parse(text) : null);
-    }
+    private Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body = null) =>
+        JsonExchange.SendAsync(http, method, new Uri(root, path), body, token);
 
     /// <summary>Retries while the answer is not 201 (the switch may not be reported yet), up to a minute.</summary>
     private async Task<string> CreateAsync(string path, string kind, JsonObject body)
@@ -376,4 +353,27 @@ internal sealed class Product(Uri root, string token) : IDisposable
     }
 
     public void Dispose() => http.Dispose();
+}
+
+/// <summary>One JSON request and its answer: the status, and the body when it is a JSON object.</summary>
+internal static class JsonExchange
+{
+    public static async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpClient http, HttpMethod method, Uri url, JsonNode? body, string? token = null)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        if (token is not null)
+        {
+            request.Headers.Add("X-Auth-Token", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        using var answer = await http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        return (answer.StatusCode, text.Length > 0 && text.TrimStart().StartsWith('{') ? JsonNode.Parse(text) : null);
+    }
 }

@@ -86,7 +86,7 @@ public static partial class ServerHost
             throw new ConfigurationException($"invalid policy file '{options.PolicyFile}': {e.Message}");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. HostSettings.Args] });
         builder.Logging.AddL2gwConsole(options.LogFormat);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.WebHost.ConfigureKestrel(k =>

@@ -21,13 +21,13 @@ internal static class AgentProcess
     {
         if (metricsBind is null)
         {
-            var builder = Host.CreateApplicationBuilder();
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [.. HostSettings.Args] });
             Configure(builder.Services, builder.Logging, options, logFormat);
             builder.Services.AddSystemd();
             return builder.Build();
         }
 
-        var web = WebApplication.CreateSlimBuilder();
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. HostSettings.Args] });
         Configure(web.Services, web.Logging, options, logFormat);
         web.Host.UseSystemd();
         web.WebHost.ConfigureKestrel(k =>

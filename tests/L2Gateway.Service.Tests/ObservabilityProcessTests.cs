@@ -228,6 +228,41 @@ public sealed class ObservabilityProcessTests : IDisposable
         Assert.Equal(0, await server.StopAsync());
     }
 
+    /// <summary>
+    /// The arguments of a server on <paramref name="port"/>, or of an agent of one unreachable switch and server, with
+    /// its metrics on <paramref name="port"/> when <paramref name="metrics"/>.
+    /// </summary>
+    private string[] Program(string command, int port, bool metrics) => command == "server"
+        ? ["server", "--bind", $"127.0.0.1:{port}", "--data-dir", dir]
+        : ["agent", "--config-file", Ini(
+            "agent.ini",
+            [
+                ("DEFAULT", "l2gw_server_url", $"http://127.0.0.1:{SwitchDb.FreePort()}"),
+                ("ovsdb", "ovsdb_hosts", $"tor1:127.0.0.1:{SwitchDb.FreePort()}"),
+                .. metrics ? new[] { ("DEFAULT", "metrics_bind", $"127.0.0.1:{port}") } : [],
+            ])];
+
+    [Theory]
+    [InlineData("server")]
+    [InlineData("agent with metrics")]
+    [InlineData("agent")]
+    public async Task The_program_watches_no_files_in_its_working_directory(string command)
+    {
+        // The packages run it in /var/lib/l2gw, where SQLite writes: a watch there wakes on every write.
+        using var process = L2gwProcess.Start([L2gwProcess.Dll, .. Program(command, SwitchDb.FreePort(), metrics: command != "agent")], workingDirectory: dir);
+
+        // Up: its first line is logged after the host was built, which is when a configuration watch would begin.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!process.Lines.Any(l => l.Contains(command == "server" ? "l2gw server listening" : "l2gw agent", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not started: " + string.Join("\n", process.Lines));
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(process.InotifyWatches());
+        Assert.Equal(0, await process.StopAsync());
+    }
+
     [Theory]
     [InlineData("server")]
     [InlineData("agent")]
@@ -241,13 +276,7 @@ public sealed class ObservabilityProcessTests : IDisposable
         File.Copy("/usr/bin/dash", systemd);
         var pidFile = Path.Combine(dir, "main.pid");
         var port = SwitchDb.FreePort();
-        string[] program = command == "server"
-            ? ["server", "--bind", $"127.0.0.1:{port}", "--data-dir", dir]
-            : ["agent", "--config-file", Ini(
-                "agent.ini",
-                ("DEFAULT", "l2gw_server_url", $"http://127.0.0.1:{SwitchDb.FreePort()}"),
-                ("DEFAULT", "metrics_bind", $"127.0.0.1:{port}"),
-                ("ovsdb", "ovsdb_hosts", $"tor1:127.0.0.1:{SwitchDb.FreePort()}"))];
+        var program = Program(command, port, metrics: true);
         using var parent = L2gwProcess.Start(
             ["-c", "\"$@\" & echo $! > \"$MAIN_PID_FILE\"; wait $!", "systemd", "dotnet", L2gwProcess.Dll, .. program],
             systemd,

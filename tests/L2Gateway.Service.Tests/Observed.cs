@@ -119,9 +119,9 @@ internal sealed class L2gwProcess : IDisposable
 
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "l2gw-service.dll");
 
-    public static L2gwProcess Start(IEnumerable<string> args, string program = "dotnet", IReadOnlyDictionary<string, string>? environment = null)
+    public static L2gwProcess Start(IEnumerable<string> args, string program = "dotnet", IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? "" };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -139,6 +139,25 @@ internal sealed class L2gwProcess : IDisposable
     private static extern int kill(int pid, int sig);
 
     public static void Terminate(int pid) => Assert.Equal(0, kill(pid, 15));
+
+    /// <summary>The inotify watches the process holds (the "inotify wd:" lines of its descriptors' fdinfo).</summary>
+    public IReadOnlyList<string> InotifyWatches()
+    {
+        var watches = new List<string>();
+        foreach (var fd in Directory.GetFiles($"/proc/{process.Id}/fdinfo"))
+        {
+            try
+            {
+                watches.AddRange(File.ReadAllLines(fd).Where(l => l.StartsWith("inotify wd:", StringComparison.Ordinal)));
+            }
+            catch (IOException)
+            {
+                // The descriptor closed while being read.
+            }
+        }
+
+        return watches;
+    }
 
     /// <summary>SIGTERM, as systemd stops a service, then waits for the exit.</summary>
     public async Task<int> StopAsync()
