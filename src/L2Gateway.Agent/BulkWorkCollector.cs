@@ -55,11 +55,11 @@ public sealed partial class BulkWorkCollector : IAsyncDisposable
         long? last = null;
         try
         {
-            while (await requests.Reader.WaitToReadAsync(cancellationToken))
+            while (await requests.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (last is { } at && time.GetElapsedTime(at) is var since && since < MinInterval)
                 {
-                    await Task.Delay(MinInterval - since, time, cancellationToken);
+                    await Task.Delay(MinInterval - since, time, cancellationToken).ConfigureAwait(false);
                 }
 
                 // Everything that asked before this collection begins is served by it.
@@ -122,8 +122,9 @@ public sealed partial class BulkWorkCollector : IAsyncDisposable
             return;
         }
 
-        await stop.CancelAsync();
-        await loop;
+        // ConfigureAwait(false): the agent's synchronous Dispose waits for this.
+        await stop.CancelAsync().ConfigureAwait(false);
+        await loop.ConfigureAwait(false);
         stop.Dispose();
     }
 

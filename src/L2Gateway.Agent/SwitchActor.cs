@@ -614,8 +614,9 @@ public sealed class SwitchActor : IAsyncDisposable
     /// before the pass that follows; and when a bulk write has converged. Bulk work leaves hundreds of MB of garbage (the
     /// transaction, its JSON, the monitor's echo of it, the old snapshots) that the next pass would otherwise build on
     /// and a quiet agent would keep mapped: 408-445 MiB steady at 100,000 MACs without the collection at convergence,
-    /// 190-200 MiB with it (bench/RESULTS.md). Asked at the top of the loop, where nothing of a pass is reachable; the
-    /// agent's <see cref="BulkWorkCollector"/> decides when, so that many switches at once cost one collection.
+    /// 190-200 MiB with it (bench/RESULTS.md). Asked at the top of the loop, once the bulk work's objects are no longer
+    /// reachable from the actor; the agent's <see cref="BulkWorkCollector"/> collects on its own thread, at once or up to
+    /// 5 s later, so that many switches at once cost one collection (re-measured after that change: same peak).
     /// </summary>
     private void CollectIfDue()
     {

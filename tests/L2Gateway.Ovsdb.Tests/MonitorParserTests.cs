@@ -308,7 +308,15 @@ public class MonitorParserTests
             var reader = new JsonRpcReader(PipeReader.Create(new ChunkedStream(bytes, [cut])), 1 << 20, Monitors);
             var fromReader = await Assert.ThrowsAsync<OvsdbProtocolException>(async () => await reader.ReadAsync());
             Assert.Contains("UTF-8", fromReader.Message, StringComparison.Ordinal);
+
+            // The read loop's fast path, over the whole message in segments: it must not take the message either.
+            var buffered = Segmented(bytes, [cut]);
+            Assert.False(MonitorMessageParser.TryParseFirst(ref buffered, Monitors, new UuidDatumCache(), 1 << 20, out _, out _));
         }
+
+        // The whole message in one read, which the fast path sees complete.
+        var whole = new JsonRpcReader(PipeReader.Create(new ChunkedStream(bytes, [bytes.Length])), 1 << 20, Monitors);
+        Assert.Contains("UTF-8", (await Assert.ThrowsAsync<OvsdbProtocolException>(async () => await whole.ReadAsync())).Message, StringComparison.Ordinal);
 
         // The same character whole, cut at every byte: valid.
         byte[] good = [.. "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":\"a漢😀\"}}}}]}"u8];
@@ -316,6 +324,10 @@ public class MonitorParserTests
         {
             var update = MonitorMessageParser.TryParse(Segmented(good, [cut]), Monitors)!.Update!;
             Assert.Equal("a漢😀", ((Row)update.Updates.Tables["Logical_Switch"][0].New!).GetString("name"));
+
+            var buffered = Segmented(good, [cut]);
+            Assert.True(MonitorMessageParser.TryParseFirst(ref buffered, Monitors, new UuidDatumCache(), 1 << 20, out var first, out _));
+            Assert.Equal("a漢😀", ((Row)first!.Update!.Updates.Tables["Logical_Switch"][0].New!).GetString("name"));
         }
     }
 
@@ -402,6 +414,41 @@ public class MonitorParserTests
 
             Assert.Null(await reader.ReadAsync());
         }, iter: 300);
+    }
+
+    [Fact]
+    public void The_fast_path_frames_a_whole_monitor_message_and_refuses_every_prefix_of_one()
+    {
+        const string message = "{\"id\":null,\"method\":\"update2\",\"params\":[\"m2\",{\"Logical_Switch\":{\"0d6b1f4e-7a7b-4d55-a6a1-1e0a7f6f2b9c\":{\"insert\":{\"name\":\"a漢😀\"}}}}]}";
+        const string next = "{\"id\":null,\"met";
+        var length = Encoding.UTF8.GetByteCount(message);
+        var bytes = Encoding.UTF8.GetBytes(" \n" + message + next);
+        foreach (var cut in new[] { 1, 3, 7, 64, bytes.Length })
+        {
+            // What follows the message (the start of the next one) is left in the buffer, whitespace before it consumed.
+            var buffered = Segmented(bytes, [cut]);
+            Assert.True(MonitorMessageParser.TryParseFirst(ref buffered, Monitors, new UuidDatumCache(), 1 << 20, out var parsed, out var consumed));
+            Assert.Equal(length, consumed);
+            Assert.Equal(next, Encoding.UTF8.GetString(buffered.ToArray()));
+            Assert.Equal("a漢😀", ((Row)parsed!.Update!.Updates.Tables["Logical_Switch"][0].New!).GetString("name"));
+        }
+
+        // Every proper prefix is not a message yet: refused, and the buffer left as it was.
+        var whole = Encoding.UTF8.GetBytes(" \n" + message);
+        for (var end = 1; end < whole.Length; end++)
+        {
+            var prefix = Segmented(whole[..end], [5]);
+            var before = prefix;
+            Assert.False(MonitorMessageParser.TryParseFirst(ref prefix, Monitors, new UuidDatumCache(), 1 << 20, out _, out _));
+            Assert.Equal(before.Start, prefix.Start);
+            Assert.Equal(before.Length, prefix.Length);
+        }
+
+        // The size limit: a message of exactly the limit is taken, one byte more is left to the splitter, which refuses it.
+        var atLimit = Segmented(whole, [7]);
+        Assert.True(MonitorMessageParser.TryParseFirst(ref atLimit, Monitors, new UuidDatumCache(), length, out _, out _));
+        var overLimit = Segmented(whole, [7]);
+        Assert.False(MonitorMessageParser.TryParseFirst(ref overLimit, Monitors, new UuidDatumCache(), length - 1, out _, out _));
     }
 
     [Fact]
